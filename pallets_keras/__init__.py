@@ -3,3 +3,4 @@
 from pallets_keras.version import __version__
 from pallets_keras.palette import Palette, SnapReport
 from pallets_keras import datasets
+from pallets_keras import layers, losses, models

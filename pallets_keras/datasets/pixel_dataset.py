@@ -54,14 +54,25 @@ class PixelDataset:
                 )
             if label_names is None or len(label_names) != labels.shape[1]:
                 raise ValueError("label_names must name every label column.")
+            if labels.size and not np.isin(labels, (0, 1)).all():
+                raise ValueError(
+                    "labels must be 0/1; threshold or one-hot encode them first.")
             labels = labels.astype(np.uint8, copy=False)
         elif label_names:
             raise ValueError("label_names given without labels.")
         self.labels = labels
         self.label_names = list(label_names) if label_names is not None else []
         self.ids = np.arange(len(indices)) if ids is None else np.asarray(ids)
+        if self.ids.shape != (len(indices),):
+            raise ValueError(f"ids must have shape ({len(indices)},), got {self.ids.shape}.")
+        if test_start is not None and not (
+                isinstance(test_start, (int, np.integer)) and 0 < test_start < len(indices)):
+            raise ValueError(
+                f"test_start must be an int in (0, {len(indices)}), got {test_start!r}.")
         self.test_start = test_start
         self.name = name
+        # What a loader changed on the way in (see `folder.load`); None if nothing.
+        self.load_report = None
 
     # ------------------------------------------------------------- shape
     def __len__(self):
@@ -82,8 +93,9 @@ class PixelDataset:
 
     # ------------------------------------------------------------ subsets
     def subset(self, rows):
-        """A new dataset with the given rows (a slice, an index array or a mask)."""
-        rows = np.arange(len(self))[rows]
+        """A new dataset with the given rows (an int, a slice, an index array or a
+        mask). The fixed split of the whole set (`test_start`) is not kept."""
+        rows = np.atleast_1d(np.arange(len(self))[rows])
         return PixelDataset(
             self.palette, self.indices[rows],
             None if self.labels is None else self.labels[rows],
@@ -115,6 +127,12 @@ class PixelDataset:
 
     def select_labels(self, names):
         """A dataset with only the label columns `names`, in that order."""
+        if isinstance(names, str):
+            names = [names]
+        if self.labels is None:
+            if names:
+                raise ValueError(f"This data set ({self.name}) has no labels to select.")
+            return self
         cols = [self.label_index(n) for n in names]
         return PixelDataset(self.palette, self.indices, self.labels[:, cols], list(names),
                             self.ids, self.test_start, self.name)

@@ -1,0 +1,399 @@
+"""`PaletteAutoencoder`: one Keras model class for every variant; it owns the loss."""
+
+import difflib
+
+import keras
+import numpy as np
+from keras import ops
+
+from pallets_keras import losses
+from pallets_keras.layers import GaussianSampling, PaletteSoftmax
+from pallets_keras.models import parts
+from pallets_keras.palette import Palette
+
+PREDICT_BATCH = 1024
+
+
+@keras.saving.register_keras_serializable(package="pallets_keras")
+class PaletteAutoencoder(keras.Model):
+    """An autoencoder over palette-indexed images: AE, VAE, CVAE or Gumbel VAE.
+
+    A functional model made of an `encoder` ({"indices"[, "labels"]} -> latent
+    parameters), a sampler (none, `GaussianSampling` or `GumbelSoftmax`) and a
+    `decoder` ({"z"[, "labels"]} -> logits over the palette or RGBA). It takes
+    uint8 palette indices, never a float one-hot of the data, and computes its
+    own loss in `compute_loss` (so `fit` works unchanged on TensorFlow, JAX and
+    PyTorch): reconstruction + beta * KL (+ label_weight * label loss), each a
+    sum per image averaged over the batch, i.e. nats per image.
+
+    Build one with `pallets_keras.models.build(variant, ...)`; this class is
+    what they all are.
+
+    Args:
+        encoder: functional `keras.Model`, see `parts.build_encoder`.
+        decoder: functional `keras.Model`, see `parts.build_decoder`.
+        representation: "onehot" or "rgba".
+        latent: "none", "gaussian" or "gumbel".
+        conditioning: "none", "labeled" (encoder only) or "conditional".
+        palette_colors: list of K [r, g, b, a] colours the model draws with.
+        label_names: list of L label names (conditioned models).
+        beta: float, initial weight of the KL term (a non-trainable variable
+            that `KLWarmup` drives).
+        label_weight: float, weight of the label reconstruction loss.
+        reconstruction_loss: "categorical" (default for onehot), "binary"
+            (the original study's per-channel sigmoid BCE, onehot only), "bce"
+            or "mse" (rgba).
+        temperature: float, Gumbel-Softmax tau at the start (gumbel only).
+        hard: bool, straight-through Gumbel samples (gumbel only).
+        seed: int or None, seeds the sampler.
+        variant: str, the variant name it was built as.
+        build_options: dict, the sizes it was built with (filters, units,
+            latent_dim, ...), so that `zoo.load(..., palette=, image_size=)`
+            can rebuild the same body for new palette ends.
+
+    Example:
+    >>> model = pallets_keras.models.build("onehot_conv_vae")
+    >>> model.compile(optimizer="adam")
+    >>> rgba = model.sample(4, seed=0)
+    """
+
+    def __init__(self, encoder, decoder, representation="onehot", latent="gaussian",
+                 conditioning="none", palette_colors=None, label_names=None, beta=1.0,
+                 label_weight=1.0, reconstruction_loss="categorical", temperature=1.0,
+                 hard=True, seed=None, variant=None, build_options=None, **kwargs):
+        # === Layers ===
+        image_size = tuple(encoder.get_layer("indices").output.shape[1:3])
+        num_labels = len(label_names or [])
+        if latent == "gaussian":
+            sampler = GaussianSampling(seed=seed, name="sampling")
+        elif latent == "gumbel":
+            sampler = parts.gumbel_layer(temperature, hard, seed)
+        else:
+            sampler = None
+
+        # === Functional model ===
+        inputs = {"indices": keras.Input(shape=image_size, dtype="int32", name="indices")}
+        if conditioning != "none":
+            inputs["labels"] = keras.Input(shape=(num_labels,), name="labels")
+        enc = encoder(inputs)
+        if latent == "gaussian":
+            z = sampler([enc["z_mean"], enc["z_log_var"]])
+        elif latent == "gumbel":
+            z = keras.layers.Flatten(name="latent_flatten")(sampler(enc["latent_logits"]))
+        else:
+            z = enc["z"]
+        dec_in = {"z": z}
+        if conditioning == "conditional":
+            dec_in["labels"] = inputs["labels"]
+        dec = decoder(dec_in)
+        # Torch modules cannot take sub-layers as attributes before this call.
+        super().__init__(inputs=inputs, outputs={**dec, **enc}, **kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.sampler = sampler
+
+        # === Config ===
+        self.representation = representation
+        self.latent = latent
+        self.conditioning = conditioning
+        self.palette_colors = np.asarray(palette_colors, "int64").tolist()
+        self.label_names = list(label_names or [])
+        self.label_weight = label_weight
+        self.reconstruction_loss = reconstruction_loss
+        self.temperature = temperature
+        self.hard = hard
+        self.seed = seed
+        self.variant = variant
+        self.build_options = dict(build_options or {})
+        self.image_size = image_size
+        self.beta = keras.Variable(beta, trainable=False, name="beta", dtype="float32")
+        self.initial_beta = beta
+        self.latent_shape = tuple(enc[next(iter(enc))].shape[1:])
+        self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+        self.label_loss_tracker = keras.metrics.Mean(name="label_loss")
+        self.pixel_accuracy_tracker = keras.metrics.Mean(name="pixel_accuracy")
+        self._palette = Palette(np.asarray(self.palette_colors), name="model")
+        valid = {"onehot": ("categorical", "binary"), "rgba": ("bce", "mse")}[representation]
+        if reconstruction_loss not in valid:
+            raise ValueError(f"reconstruction_loss for {representation} must be one of "
+                             f"{valid}, got {reconstruction_loss!r}.")
+
+    # ------------------------------------------------------------ config
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "representation": self.representation,
+            "latent": self.latent,
+            "conditioning": self.conditioning,
+            "palette_colors": self.palette_colors,
+            "label_names": self.label_names,
+            "beta": float(self.initial_beta),
+            "label_weight": self.label_weight,
+            "reconstruction_loss": self.reconstruction_loss,
+            "temperature": self.temperature,
+            "hard": self.hard,
+            "seed": self.seed,
+            "variant": self.variant,
+            "build_options": self.build_options,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
+        return cls(**config)
+
+    # ------------------------------------------------------------- facts
+    @property
+    def palette(self):
+        """The `Palette` this model draws with."""
+        return self._palette
+
+    @property
+    def palette_size(self):
+        return len(self.palette_colors)
+
+    @property
+    def num_labels(self):
+        return len(self.label_names)
+
+    @property
+    def is_conditional(self):
+        return self.conditioning == "conditional"
+
+    # -------------------------------------------------------------- loss
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        indices = x["indices"]
+        if self.representation == "onehot":
+            logits = y_pred["logits"]
+            if self.reconstruction_loss == "binary":
+                rec = losses.palette_binary_crossentropy(indices, logits)
+            else:
+                rec = losses.palette_crossentropy(indices, logits)
+            hit = ops.cast(ops.equal(ops.argmax(logits, axis=-1),
+                                     ops.cast(indices, "int32")), "float32")
+        else:
+            rgba = y_pred["rgba"]
+            table = ops.convert_to_tensor(np.asarray(self.palette_colors, "float32") / 255.0)
+            target = ops.take(table, ops.cast(indices, "int32"), axis=0)
+            rec = (losses.rgba_binary_crossentropy(target, rgba)
+                   if self.reconstruction_loss == "bce"
+                   else losses.rgba_squared_error(target, rgba))
+            hit = ops.cast(ops.all(ops.equal(ops.round(rgba * 255.0),
+                                             ops.round(target * 255.0)), axis=-1), "float32")
+        rec = ops.mean(rec)
+        total = rec
+        kl = ops.zeros(())
+        if self.latent == "gaussian":
+            kl = ops.mean(losses.gaussian_kl(y_pred["z_mean"], y_pred["z_log_var"]))
+        elif self.latent == "gumbel":
+            kl = ops.mean(losses.categorical_kl(y_pred["latent_logits"]))
+        total = total + ops.cast(self.beta, kl.dtype) * kl
+        label_loss = ops.zeros(())
+        if "label_logits" in y_pred:
+            label_loss = ops.mean(losses.label_binary_crossentropy(x["labels"],
+                                                                   y_pred["label_logits"]))
+            total = total + self.label_weight * label_loss
+        self.reconstruction_loss_tracker.update_state(rec)
+        self.kl_loss_tracker.update_state(kl)
+        self.label_loss_tracker.update_state(label_loss)
+        self.pixel_accuracy_tracker.update_state(ops.mean(hit))
+        return total
+
+    # --------------------------------------------------------- input checks
+    def _indices(self, x):
+        """RGBA uint8 (N, H, W, 4) or indices (N, H, W) -> checked indices."""
+        x = np.asarray(x)
+        if x.ndim == 4 and x.shape[-1] == 4:
+            x = self.palette.encode(x, snap=True)
+        if x.ndim == 2:
+            x = x[None]
+        if x.ndim != 3:
+            raise ValueError(
+                f"Expected images as RGBA (N, H, W, 4) uint8 or palette indices "
+                f"(N, H, W), got shape {x.shape}.")
+        if tuple(x.shape[1:]) != self.image_size:
+            raise ValueError(
+                f"This model takes {self.image_size[0]}x{self.image_size[1]} images, got "
+                f"{x.shape[1]}x{x.shape[2]}. Resize the sprites, or adapt the model: "
+                f"zoo.load(name, image_size=({x.shape[1]}, {x.shape[2]})).")
+        if not np.issubdtype(x.dtype, np.integer):
+            raise TypeError(f"Palette indices must be integers, got {x.dtype}.")
+        if x.size and (x.min() < 0 or x.max() >= self.palette_size):
+            raise ValueError(
+                f"Palette indices must lie in [0, {self.palette_size}) for this model's "
+                f"{self.palette_size}-colour palette, got [{x.min()}, {x.max()}]. A data "
+                "set with another palette needs zoo.load(name, palette=...) first.")
+        return x.astype("int32")
+
+    def labels_array(self, labels, n):
+        """Labels as (n, L) float32 from an array, or a dict {name: 0/1} (other
+        labels 0). None for unconditioned models."""
+        if self.conditioning == "none":
+            if labels is not None:
+                raise ValueError(f"{self.variant or 'This model'} is not conditioned on "
+                                 "labels; drop `labels=`.")
+            return None
+        if labels is None:
+            raise ValueError(
+                f"{self.variant or 'This model'} is conditioned on {self.num_labels} labels: "
+                "pass labels=, as an (n, L) array or a dict like {'earring': 1}.")
+        if isinstance(labels, dict):
+            out = np.zeros((n, self.num_labels), "float32")
+            for name, value in labels.items():
+                if name not in self.label_names:
+                    close = difflib.get_close_matches(str(name), self.label_names, n=3)
+                    raise KeyError(f"Unknown label {name!r}." +
+                                   (f" Did you mean {close}?" if close else
+                                    " See model.label_names."))
+                out[:, self.label_names.index(name)] = value
+            return out
+        labels = np.asarray(labels, "float32")
+        if labels.ndim == 1:
+            labels = np.broadcast_to(labels, (n, labels.shape[0]))
+        if labels.shape != (n, self.num_labels):
+            raise ValueError(f"labels must have shape ({n}, {self.num_labels}), got "
+                             f"{labels.shape}.")
+        return labels
+
+    def _run(self, submodel, inputs):
+        """Calls a submodel in batches and returns numpy dicts."""
+        n = len(next(iter(inputs.values())))
+        outs = []
+        for start in range(0, n, PREDICT_BATCH):
+            batch = {k: v[start:start + PREDICT_BATCH] for k, v in inputs.items()}
+            out = submodel(batch, training=False)
+            outs.append({k: ops.convert_to_numpy(v) for k, v in out.items()})
+        return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+
+    # ----------------------------------------------------------- generation
+    def encode(self, x, labels=None):
+        """Latent codes (N, D): the mean for a VAE, the one-hot argmax for Gumbel."""
+        idx = self._indices(x)
+        inputs = {"indices": idx}
+        lab = self.labels_array(labels, len(idx))
+        if lab is not None:
+            inputs["labels"] = lab
+        out = self._run(self.encoder, inputs)
+        if self.latent == "gaussian":
+            return out["z_mean"]
+        if self.latent == "gumbel":
+            logits = out["latent_logits"]
+            onehot = np.eye(logits.shape[-1], dtype="float32")[logits.argmax(-1)]
+            return onehot.reshape(len(idx), -1)
+        return out["z"]
+
+    def decode_indices(self, z, labels=None, temperature=0.0, seed=None):
+        """Palette indices (N, H, W) for latent codes. `temperature=0` takes each
+        pixel's most likely colour; > 0 samples from the softmax at that
+        temperature (onehot models only)."""
+        z = np.asarray(z, "float32")
+        d = self.decoder.get_layer("z").output.shape[-1]
+        if z.ndim != 2 or z.shape[1] != d:
+            raise ValueError(f"z must have shape (N, {d}), got {z.shape}.")
+        inputs = {"z": z}
+        if self.is_conditional:
+            inputs["labels"] = self.labels_array(labels, len(z))
+        elif labels is not None and self.conditioning == "none":
+            self.labels_array(labels, len(z))  # raises the clear error
+        out = self._run(self.decoder, inputs)
+        if self.representation == "rgba":
+            rgba = np.round(out["rgba"] * 255).astype("uint8")
+            return self.palette.encode(rgba, snap=True, return_report=True)[0]
+        logits = out["logits"]
+        if not np.isfinite(logits).all():
+            raise FloatingPointError(
+                "The decoder produced NaN or infinite logits: the weights are broken "
+                "(diverged training?). Reload the preset or lower the learning rate.")
+        if temperature and temperature > 0:
+            rng = np.random.default_rng(seed)
+            probs = ops.convert_to_numpy(PaletteSoftmax(temperature)(logits))
+            u = rng.random(probs.shape[:-1] + (1,))
+            return (probs.cumsum(-1) < u).sum(-1).clip(0, self.palette_size - 1)
+        return logits.argmax(-1)
+
+    def decode(self, z, labels=None, temperature=0.0, seed=None):
+        """RGBA uint8 images (N, H, W, 4) for latent codes z (N, D)."""
+        if self.representation == "rgba":
+            return self.decode_rgba_raw(z, labels)
+        return self.palette.decode(self.decode_indices(z, labels, temperature, seed))
+
+    def decode_rgba_raw(self, z, labels=None):
+        """An RGBA model's own output, rounded to uint8 but not snapped."""
+        inputs = {"z": np.asarray(z, "float32")}
+        if self.is_conditional:
+            inputs["labels"] = self.labels_array(labels, len(z))
+        return np.round(self._run(self.decoder, inputs)["rgba"] * 255).astype("uint8")
+
+    def reconstruct(self, x, labels=None):
+        """Encode then decode: RGBA uint8 or indices in, RGBA uint8 out."""
+        if self.conditioning != "none" and labels is None:
+            raise ValueError(f"{self.variant} encodes labels too: pass labels= (an "
+                             "(N, L) array, e.g. dataset.labels).")
+        idx = self._indices(x)
+        return self.decode(self.encode(idx, labels), labels if self.is_conditional else None)
+
+    def sample_latent(self, n, seed=None):
+        """n draws from the prior: N(0, I), or uniform one-hot categoricals."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+            raise ValueError(f"n must be a positive int, got {n!r}.")
+        rng = np.random.default_rng(seed)
+        if self.latent == "gumbel":
+            nvar, c = self.latent_shape
+            return np.eye(c, dtype="float32")[rng.integers(0, c, size=(n, nvar))].reshape(n, -1)
+        if self.latent == "none":
+            raise ValueError(
+                f"{self.variant} is a plain autoencoder: it has no prior to sample from. "
+                "Use a VAE (e.g. 'onehot_vae'), or decode codes of real images "
+                "(model.interpolate, model.reconstruct).")
+        return rng.standard_normal((n, self.latent_shape[0])).astype("float32")
+
+    def sample(self, n, labels=None, seed=None, temperature=0.0):
+        """n new images (n, H, W, 4) uint8 from the prior, seeded.
+
+        Args:
+            n: positive int.
+            labels: for conditional models, a dict {name: 0/1} (other labels 0)
+                or an (n, L) array.
+            seed: int, makes the draw reproducible.
+            temperature: 0 takes each pixel's most likely colour; > 0 samples.
+        """
+        z = self.sample_latent(n, seed)
+        if self.conditioning == "labeled" and labels is not None:
+            raise ValueError(
+                f"{self.variant} feeds labels to its encoder only, so they cannot steer "
+                "generation; use a conditional variant (cvae, conv_cvae, earring_gsvae).")
+        lab = self.labels_array(labels, n) if self.is_conditional else None
+        return self.decode(z, lab, temperature=temperature, seed=seed)
+
+    def interpolate(self, a, b, steps=8, labels=None):
+        """Images along the straight line between the codes of images a and b."""
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+            raise ValueError(f"steps must be an int >= 2, got {steps!r}.")
+        pair = np.concatenate([self._indices(a)[:1], self._indices(b)[:1]])
+        enc_labels = None
+        if self.conditioning != "none":
+            enc_labels = self.labels_array(labels, 2) if labels is not None else None
+            if enc_labels is None:
+                raise ValueError("Pass labels= (a (2, L) array or dict) for this model.")
+        za, zb = self.encode(pair, enc_labels)
+        t = np.linspace(0, 1, steps, dtype="float32")[:, None]
+        z = (1 - t) * za + t * zb
+        dec_labels = None
+        if self.is_conditional:
+            dec_labels = np.repeat(enc_labels[:1], steps, axis=0)
+        return self.decode(z, dec_labels)
+
+    def predict_logits(self, x, labels=None):
+        """The decoder's raw output for images x (logits or RGBA floats)."""
+        inputs = {"indices": self._indices(x)}
+        lab = self.labels_array(labels, len(inputs["indices"]))
+        if lab is not None:
+            inputs["labels"] = lab
+        out = self._run(self, inputs)
+        return out["logits" if self.representation == "onehot" else "rgba"]

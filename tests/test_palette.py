@@ -1,0 +1,236 @@
+"""Palette: exact maps, determinism, quantizing, snapping, JSON."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from pallets_keras import Palette, SnapReport
+
+SETTINGS = settings(max_examples=50, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def rgba(*pixels):
+    return np.array(pixels, dtype=np.uint8)
+
+
+@st.composite
+def palettes(draw, max_size=300):
+    """A Palette of 1..max_size distinct random RGBA colours, in random order."""
+    k = draw(st.integers(1, max_size))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    packed = np.unique(rng.integers(0, 2**32, size=k, dtype=np.uint64))
+    packed = rng.permutation(packed).astype(">u4")
+    return Palette(packed[:, None].view(np.uint8).reshape(len(packed), 4))
+
+
+# ------------------------------------------------------------ exactness
+def test_punks_round_trip_exact(punks):
+    rgba_all = punks.rgba()
+    assert rgba_all.shape == (10000, 24, 24, 4)
+    assert len(punks.palette) == 222
+    pal = Palette.from_images(rgba_all)
+    assert pal == punks.palette
+    idx = pal.encode(rgba_all)
+    assert idx.dtype == np.uint8 and idx.shape == (10000, 24, 24)
+    np.testing.assert_array_equal(idx, punks.indices)
+    np.testing.assert_array_equal(pal.decode(idx), rgba_all)
+
+
+@SETTINGS
+@given(pal=palettes(), shape=hnp.array_shapes(min_dims=1, max_dims=3, max_side=9),
+       seed=st.integers(0, 2**32 - 1))
+def test_decode_encode_round_trip(pal, shape, seed):
+    idx = np.random.default_rng(seed).integers(0, len(pal), size=shape)
+    out = pal.encode(pal.decode(idx))
+    assert out.dtype == (np.uint8 if len(pal) <= 256 else np.uint16)
+    np.testing.assert_array_equal(out, idx)
+
+
+@SETTINGS
+@given(pal=palettes(max_size=40), seed=st.integers(0, 2**32 - 1))
+def test_from_images_ignores_pixel_order(pal, seed):
+    rng = np.random.default_rng(seed)
+    pixels = pal.decode(rng.integers(0, len(pal), size=200))
+    shuffled = pixels[rng.permutation(len(pixels))]
+    a, b = Palette.from_images(pixels), Palette.from_images(shuffled.reshape(10, 20, 4))
+    assert a == b
+    packed = a.colors.astype(np.uint32) @ np.array([1 << 24, 1 << 16, 1 << 8, 1], np.uint32)
+    assert (np.diff(packed.astype(np.int64)) > 0).all()  # sorted by packed RGBA
+
+
+def test_from_images_puts_transparent_first():
+    pal = Palette.from_images(rgba([9, 9, 9, 255], [0, 0, 0, 0], [0, 0, 0, 255]))
+    assert pal.colors[0].tolist() == [0, 0, 0, 0] and len(pal) == 3
+
+
+# ------------------------------------------------------------ errors
+def test_unknown_colour_message_lists_it():
+    pal = Palette(rgba([0, 0, 0, 0], [255, 255, 255, 255]))
+    with pytest.raises(ValueError, match=r"\[12, 34, 56, 255\].*snap=True"):
+        pal.encode(rgba([[0, 0, 0, 0], [12, 34, 56, 255]]))
+
+
+def test_snap_report_counts():
+    pal = Palette(rgba([0, 0, 0, 0], [255, 255, 255, 255], [255, 0, 0, 255]))
+    img = rgba([[0, 0, 0, 0], [250, 250, 250, 255], [250, 250, 250, 255]],
+               [[200, 10, 10, 255], [255, 0, 0, 255], [255, 255, 255, 255]])
+    idx, rep = pal.encode(img, snap=True, return_report=True)
+    assert isinstance(rep, SnapReport)
+    assert rep.pixels_moved == 3 and rep.total_pixels == 6
+    assert rep.share_moved == pytest.approx(0.5)
+    assert sorted(map(tuple, rep.colors_moved.tolist())) == [
+        (200, 10, 10, 255), (250, 250, 250, 255)]
+    assert idx.tolist() == [[0, 1, 1], [2, 2, 1]]
+    with pytest.warns(UserWarning, match="3 of 6 pixels"):
+        pal.encode(img, snap=True)
+
+
+def test_snap_keeps_transparent_transparent():
+    # (255, 255, 255, 0) is nearer to opaque white in RGBA, but it is invisible.
+    pal = Palette(rgba([0, 0, 0, 0], [255, 255, 255, 255]))
+    idx = pal.encode(rgba([255, 255, 255, 0], [250, 250, 250, 0]), snap=True,
+                     return_report=True)[0]
+    assert idx.tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("bad, err", [(0, ValueError), (-3, ValueError),
+                                      (2.5, TypeError), (True, TypeError)])
+def test_quantize_bad_max_colors(bad, err):
+    with pytest.raises(err, match="max_colors"):
+        Palette.quantize(rgba([1, 2, 3, 255]), bad)
+
+
+def test_duplicates_rejected():
+    with pytest.raises(ValueError, match="distinct.*1, 2, 3, 4"):
+        Palette(rgba([1, 2, 3, 4], [0, 0, 0, 0], [1, 2, 3, 4]))
+
+
+@pytest.mark.parametrize("colors, err", [
+    (np.zeros((0, 4), np.uint8), ValueError),
+    (np.zeros((3, 3), np.uint8), ValueError),
+    (np.zeros((2, 4), np.float32), TypeError),
+    (np.array([[0, 0, 0, 300]]), ValueError),
+])
+def test_bad_colors(colors, err):
+    with pytest.raises(err):
+        Palette(colors)
+
+
+def test_decode_probs_is_argmax():
+    pal = Palette(rgba([0, 0, 0, 0], [255, 0, 0, 255], [0, 255, 0, 255]))
+    probs = np.random.default_rng(0).random((4, 5, 5, 3)).astype(np.float32)
+    np.testing.assert_array_equal(pal.decode(probs), pal.decode(probs.argmax(-1)))
+    np.testing.assert_array_equal(pal.decode(np.log(probs)), pal.decode(probs.argmax(-1)))
+
+
+def test_decode_errors():
+    pal = Palette(rgba([0, 0, 0, 0], [255, 0, 0, 255]))
+    with pytest.raises(ValueError, match="NaN"):
+        pal.decode(np.array([[0.2, np.nan]]))
+    with pytest.raises(ValueError, match="last axis of 2"):
+        pal.decode(np.zeros((3, 5), np.float32))
+    with pytest.raises(ValueError, match=r"\[0, 2\)"):
+        pal.decode(np.array([0, 2]))
+    with pytest.raises(ValueError, match=r"\[0, 2\)"):
+        pal.decode(np.array([-1]))
+
+
+def test_len_eq_hash_one_hot():
+    a = Palette(rgba([0, 0, 0, 0], [255, 0, 0, 255]), name="a")
+    b = Palette(rgba([0, 0, 0, 0], [255, 0, 0, 255]), name="b")
+    c = Palette(rgba([255, 0, 0, 255], [0, 0, 0, 0]))
+    assert len(a) == a.size == 2
+    assert a == b and hash(a) == hash(b)
+    assert a != c  # order matters: index i is colour i
+    assert a != "a palette"
+    assert a.index_of((255, 0, 0, 255)) == 1
+    oh = a.one_hot(np.array([[0, 1, 1]]))
+    assert oh.shape == (1, 3, 2) and oh.dtype == np.float32
+    np.testing.assert_array_equal(oh.argmax(-1), [[0, 1, 1]])
+    with pytest.raises(ValueError):
+        a.one_hot(np.array([2]))
+    assert a.colors.flags.writeable is False
+    with pytest.raises(ValueError, match="read-only"):
+        a.colors[0, 0] = 1
+
+
+# ------------------------------------------------------------ JSON
+def test_json_round_trip(tmp_path, tiny_palette):
+    pal = Palette(tiny_palette.colors, name="tiny")
+    path = tmp_path / "sub" / "pal.json"
+    pal.save(path)
+    back = Palette.load(path)
+    assert back == pal and back.name == "tiny"
+    assert back.colors.dtype == np.uint8
+    assert json.loads(path.read_text())["colors"] == pal.colors.tolist()
+    assert Palette.from_json(pal.to_json()) == pal
+    with pytest.raises(ValueError, match="colors"):
+        Palette.from_config({"name": "x"})
+    with pytest.raises(ValueError, match="integers"):
+        Palette.from_config({"colors": [[0.5, 0, 0, 0]]})
+
+
+# ------------------------------------------------------------ quantize
+@st.composite
+def images_with_colours(draw):
+    n_colors = draw(st.integers(1, 120))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    cols = rng.integers(0, 256, size=(n_colors, 4), dtype=np.uint8)
+    if draw(st.booleans()):
+        cols[:, 3] = 255  # the opaque (median cut) path
+    if draw(st.booleans()):
+        cols[0] = 0  # a transparent background
+    img = cols[rng.integers(0, n_colors, size=(3, 8, 8))]
+    img[img[..., 3] == 0] = 0
+    return img
+
+
+@SETTINGS
+@given(img=images_with_colours(), max_colors=st.integers(1, 64))
+def test_quantize_properties(img, max_colors):
+    exact = Palette.from_images(img)
+    pal = Palette.quantize(img, max_colors)
+    assert 1 <= len(pal) <= max_colors
+    if len(exact) <= max_colors:
+        assert pal == exact
+    idx, rep = pal.encode(img, snap=True, return_report=True)
+    clear = img[..., 3] == 0
+    if clear.any():  # transparency survives as its own colour
+        assert [0, 0, 0, 0] in pal.colors.tolist()
+        assert (pal.decode(idx)[clear] == 0).all()
+    in_palette = np.isin(img.view(">u4")[..., 0], pal.colors.view(">u4")[:, 0])
+    # Snapping moves exactly the off-palette pixels; the others keep their colour.
+    assert rep.pixels_moved == int((~in_palette).sum())
+    np.testing.assert_array_equal(pal.decode(idx)[in_palette], img[in_palette])
+
+
+@SETTINGS
+@given(pal=palettes(max_size=60), seed=st.integers(0, 2**32 - 1))
+def test_nearest_is_truly_nearest(pal, seed):
+    queries = np.random.default_rng(seed).integers(0, 256, size=(50, 4), dtype=np.uint8)
+    queries[:, 3] = np.maximum(queries[:, 3], 1)  # alpha 0 has its own rule
+    got = pal.nearest(queries)
+    d = ((queries[:, None].astype(np.int64) - pal.colors[None].astype(np.int64)) ** 2).sum(-1)
+    np.testing.assert_array_equal(d[np.arange(50), got], d.min(1))
+    np.testing.assert_array_equal(got, d.argmin(1))  # ties: lowest index
+
+
+def test_quantize_many_colours_keeps_frequent_and_transparent():
+    rng = np.random.default_rng(0)
+    grad = np.linspace(0, 255, 32)[None, :, None] + rng.normal(0, 12, (32, 32, 3))
+    img = np.concatenate([np.clip(grad, 0, 255).astype(np.uint8),
+                          np.full((32, 32, 1), 255, np.uint8)], -1)
+    img[:8] = 0
+    pal = Palette.quantize(img[None], 16)
+    assert len(pal) <= 16 and pal.colors[0].tolist() == [0, 0, 0, 0]
+    idx, rep = pal.encode(img, snap=True, return_report=True)
+    assert 0 < rep.share_moved <= 0.75
+    err = np.abs(pal.decode(idx).astype(int) - img).mean()
+    assert err < 20  # a real approximation, not noise
