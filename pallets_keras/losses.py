@@ -17,10 +17,10 @@ def palette_crossentropy(indices, logits):
     Returns:
         (batch,) negative log-likelihood of each image, in nats.
     """
-    logp = ops.log_softmax(logits, axis=-1)
-    k = ops.shape(logits)[-1]
-    picked = ops.sum(logp * ops.one_hot(ops.cast(indices, "int32"), k, dtype=logp.dtype), axis=-1)
-    return -ops.sum(picked, axis=(1, 2))
+    # The fused sparse op of each backend: no (batch, H, W, K) one-hot target.
+    nll = ops.sparse_categorical_crossentropy(ops.cast(indices, "int32"), logits,
+                                              from_logits=True)
+    return ops.sum(nll, axis=(1, 2))
 
 
 def palette_binary_crossentropy(indices, logits):

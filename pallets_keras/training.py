@@ -47,7 +47,7 @@ def model_inputs(model, dataset):
 def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validation=None,
         kl_warmup_epochs=0, beta=None, temperature=None, checkpoint_dir=None,
         early_stopping_patience=None, seed=None, verbose="auto", callbacks=(),
-        compile=True):
+        compile=True, lr_schedule=None):
     """Trains a pallets_keras model on a `PixelDataset`.
 
     Args:
@@ -65,6 +65,8 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
         seed: int, `keras.utils.set_random_seed` before training.
         callbacks: extra Keras callbacks.
         compile: bool, (re)compile with Adam(learning_rate) first.
+        lr_schedule: None (constant) or "cosine" (cosine decay to 1% of
+            `learning_rate` over the run).
 
     Returns:
         The Keras `History`.
@@ -75,7 +77,13 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if compile:
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        lr = learning_rate
+        if lr_schedule == "cosine":
+            steps = epochs * -(-len(dataset) // batch_size)
+            lr = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.01)
+        elif lr_schedule is not None:
+            raise ValueError(f"lr_schedule must be None or 'cosine', got {lr_schedule!r}.")
+        model.compile(optimizer=keras.optimizers.Adam(lr))
     cbs = list(callbacks)
     if model.latent != "none":
         final_beta = model.initial_beta if beta is None else beta

@@ -109,9 +109,11 @@ class PaletteAutoencoder(keras.Model):
         self.beta = keras.Variable(beta, trainable=False, name="beta", dtype="float32")
         self.initial_beta = beta
         self.latent_shape = tuple(enc[next(iter(enc))].shape[1:])
+        # Only the parts this variant has are tracked (and shown in fit logs).
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
-        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
-        self.label_loss_tracker = keras.metrics.Mean(name="label_loss")
+        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss") if latent != "none" else None
+        self.label_loss_tracker = (keras.metrics.Mean(name="label_loss")
+                                   if "label_logits" in dec else None)
         self.pixel_accuracy_tracker = keras.metrics.Mean(name="pixel_accuracy")
         self._palette = Palette(np.asarray(self.palette_colors), name="model")
         valid = {"onehot": ("categorical", "binary"), "rgba": ("bce", "mse")}[representation]
@@ -200,8 +202,10 @@ class PaletteAutoencoder(keras.Model):
                                                                    y_pred["label_logits"]))
             total = total + self.label_weight * label_loss
         self.reconstruction_loss_tracker.update_state(rec)
-        self.kl_loss_tracker.update_state(kl)
-        self.label_loss_tracker.update_state(label_loss)
+        if self.kl_loss_tracker is not None:
+            self.kl_loss_tracker.update_state(kl)
+        if self.label_loss_tracker is not None:
+            self.label_loss_tracker.update_state(label_loss)
         self.pixel_accuracy_tracker.update_state(ops.mean(hit))
         return total
 

@@ -61,7 +61,9 @@ def encoder_body(x, body, filters, units):
             x = keras.layers.Conv2D(f, 3, strides=2, padding="same", activation="relu",
                                     name=f"enc_conv_{i}")(x)
         x = keras.layers.Flatten(name="enc_flatten")(x)
-        return keras.layers.Dense(units[0], activation="relu", name="enc_dense_0")(x)
+        for i, u in enumerate(units):
+            x = keras.layers.Dense(u, activation="relu", name=f"enc_dense_{i}")(x)
+        return x
     x = keras.layers.Flatten(name="enc_flatten")(x)
     for i, u in enumerate(units):
         x = keras.layers.Dense(u, activation="relu", name=f"enc_dense_{i}")(x)
@@ -73,11 +75,16 @@ def decoder_body(x, body, filters, units, image_size, pixel_channels):
     h, w = image_size
     if body == "conv":
         f = 2 ** len(filters)
-        x = keras.layers.Dense(units[0], activation="relu", name="dec_dense_0")(x)
+        for i, u in enumerate(reversed(units)):
+            x = keras.layers.Dense(u, activation="relu", name=f"dec_dense_{i}")(x)
         x = keras.layers.Dense((h // f) * (w // f) * filters[-1], activation="relu",
                                name="dec_dense_grid")(x)
         x = keras.layers.Reshape((h // f, w // f, filters[-1]), name="dec_reshape")(x)
-        for i, fl in enumerate(reversed(filters)):
+        # Each stage doubles the size and narrows to the next encoder width; the
+        # last one to `pixel_channels`, which the per-pixel head reads. Keeping
+        # the full-resolution conv narrow is what makes the decoder cheap.
+        widths = list(reversed(filters))[1:] + [pixel_channels]
+        for i, fl in enumerate(widths):
             x = keras.layers.UpSampling2D(2, name=f"dec_up_{i}")(x)
             x = keras.layers.Conv2D(fl, 3, padding="same", activation="relu",
                                     name=f"dec_conv_{i}")(x)

@@ -30,9 +30,9 @@ from pallets_keras.models.autoencoder import PaletteAutoencoder
 
 DEFAULTS = {
     "embedding_dim": 8,        # per-pixel palette embedding (onehot input end)
-    "filters": (64, 128),      # conv body: one stride-2 conv per entry
-    "units": (512, 256),       # dense body widths (conv body: units[0] only)
-    "pixel_channels": 8,       # dense decoder: features per pixel before the head
+    "filters": (32, 64),       # conv body: one stride-2 conv per entry
+    "units": (),               # hidden dense layers between body and latent
+    "pixel_channels": 16,      # features per pixel that the palette head reads
     "latent_dim": 64,          # gaussian/none: values; gumbel: N variables
     "categorical_dim": 16,     # gumbel: C classes per variable
     "beta": 1.0,
@@ -59,6 +59,9 @@ _AXES = {
     "labeled_gsvae": ("onehot", "dense", "gumbel", "labeled", False),
     "earring_gsvae": ("onehot", "dense", "gumbel", "conditional", False),
 }
+# Dense bodies flatten every pixel, so their per-pixel widths stay small to
+# keep a preset under 10 MB (about 1.6 M parameters at 24x24).
+_BODY_DEFAULTS = {"dense": {"embedding_dim": 4, "units": (256, 256), "pixel_channels": 6}}
 # Variant-specific defaults on top of DEFAULTS.
 _OVERRIDES = {
     "onehot_ae": {"latent_dim": 128},
@@ -97,7 +100,8 @@ def variant_config(variant, palette_size=222, image_size=(24, 24), num_labels=87
     unknown = set(overrides) - set(DEFAULTS) - {"reconstruction_loss"}
     if unknown:
         raise TypeError(f"Unknown build options {sorted(unknown)}; known: {sorted(DEFAULTS)}.")
-    cfg = {**DEFAULTS, **_OVERRIDES.get(variant, {}), **overrides}
+    cfg = {**DEFAULTS, **_BODY_DEFAULTS.get(body, {}), **_OVERRIDES.get(variant, {}),
+           **overrides}
     if palette is not None:
         if not isinstance(palette, Palette):
             palette = Palette(palette)
