@@ -1,5 +1,6 @@
 """Training helpers: `fit` with sensible callbacks, `finetune`, and seeded recipes."""
 
+import contextlib
 import json
 import logging
 import time
@@ -47,7 +48,7 @@ def model_inputs(model, dataset):
 def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validation=None,
         kl_warmup_epochs=0, beta=None, temperature=None, checkpoint_dir=None,
         early_stopping_patience=None, seed=None, verbose="auto", callbacks=(),
-        compile=True, lr_schedule=None):
+        compile=True, lr_schedule=None, distribute=None):
     """Trains a pallets_keras model on a `PixelDataset`.
 
     Args:
@@ -67,6 +68,16 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
         compile: bool, (re)compile with Adam(learning_rate) first.
         lr_schedule: None (constant) or "cosine" (cosine decay to 1% of
             `learning_rate` over the run).
+        distribute: None (one device) or data-parallel training over the
+            local devices: "data_parallel" (`keras.distribution.DataParallel`
+            over `keras.distribution.list_devices()` on JAX,
+            `tf.distribute.MirroredStrategy` over the GPUs, else the logical
+            CPUs, on TensorFlow), or such an object. Not supported on torch (a
+            `ValueError`). A replica of `model` is built under it and trained,
+            then its weights are copied back into `model`; `batch_size` must
+            be a multiple of the number of devices, and up to devices - 1
+            images are left out so that every batch splits evenly. See
+            docs/tuning.md.
 
     Returns:
         The Keras `History`.
@@ -76,6 +87,14 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}.")
     if seed is not None:
         keras.utils.set_random_seed(seed)
+    target, scope = model, contextlib.nullcontext()
+    if distribute is not None:
+        distribution, replicas = _resolve_distribution(distribute, batch_size)
+        scope = distribution.scope()
+        with scope:
+            model = _replica(target, replicas, compile)
+        dataset = _even(dataset, replicas)
+        validation = None if validation is None else _even(validation, replicas)
     if compile:
         lr = learning_rate
         if lr_schedule == "cosine":
@@ -83,7 +102,8 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
             lr = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.01)
         elif lr_schedule is not None:
             raise ValueError(f"lr_schedule must be None or 'cosine', got {lr_schedule!r}.")
-        model.compile(optimizer=keras.optimizers.Adam(lr))
+        with scope:
+            model.compile(optimizer=keras.optimizers.Adam(lr))
     cbs = list(callbacks)
     if model.latent != "none":
         final_beta = model.initial_beta if beta is None else beta
@@ -100,8 +120,80 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
     if validation is not None:
         check_compatible(model, validation)
         val = (model_inputs(model, validation),)
-    return model.fit(model_inputs(model, dataset), batch_size=batch_size, epochs=epochs,
-                     validation_data=val, shuffle=True, callbacks=cbs, verbose=verbose)
+    with scope:
+        history = model.fit(model_inputs(model, dataset), batch_size=batch_size,
+                            epochs=epochs, validation_data=val, shuffle=True, callbacks=cbs,
+                            verbose=verbose)
+    if model is not target:
+        target.set_weights(model.get_weights())
+    return history
+
+
+def _resolve_distribution(distribute, batch_size):
+    """(distribution or strategy, number of replicas) for `fit(distribute=...)`."""
+    backend = keras.backend.backend()
+    if backend not in ("jax", "tensorflow"):
+        raise ValueError(
+            f"distribute={distribute!r}: data-parallel training is not supported on the "
+            f"{backend} backend. Use KERAS_BACKEND=jax (keras.distribution.DataParallel) or "
+            "tensorflow (tf.distribute.MirroredStrategy), or drop distribute= (to use "
+            "several machines on torch, run a distributed search: docs/tuning.md).")
+    if distribute == "data_parallel":
+        if backend == "jax":
+            distribute = keras.distribution.DataParallel(
+                devices=keras.distribution.list_devices())
+        else:
+            import tensorflow as tf
+
+            devices = (tf.config.list_logical_devices("GPU")
+                       or tf.config.list_logical_devices("CPU"))
+            distribute = tf.distribute.MirroredStrategy([d.name for d in devices])
+    if backend == "jax" and isinstance(distribute, keras.distribution.DataParallel):
+        replicas = int(distribute.device_mesh.devices.size)
+    elif backend == "tensorflow" and hasattr(distribute, "num_replicas_in_sync"):
+        replicas = int(distribute.num_replicas_in_sync)
+    else:
+        want = ("a keras.distribution.DataParallel" if backend == "jax"
+                else "a tf.distribute.Strategy (e.g. MirroredStrategy)")
+        raise ValueError(f"distribute must be None, 'data_parallel' or {want} on the "
+                         f"{backend} backend, got {distribute!r}.")
+    if batch_size % replicas:
+        raise ValueError(f"batch_size={batch_size} does not split over {replicas} devices: "
+                         f"use a multiple of {replicas}.")
+    return distribute, replicas
+
+
+def _replica(model, replicas, compile):
+    """A copy of `model` built under the active distribution, same weights."""
+    replica = model.__class__.from_config(model.get_config())
+    replica.set_weights(model.get_weights())
+    if not compile:
+        if model.optimizer is None:
+            raise ValueError("compile=False needs a compiled model.")
+        replica.compile(optimizer=keras.optimizers.deserialize(
+            keras.optimizers.serialize(model.optimizer)))
+    if keras.backend.backend() == "tensorflow" and replicas > 1:
+        # PaletteAutoencoder.compute_loss returns the replica's mean loss, but
+        # MirroredStrategy sums the replicas' gradients and the TF trainer
+        # un-scales the logged loss: scale by 1 / replicas as Keras' own losses do.
+        compute_loss = replica.compute_loss
+
+        def scaled_compute_loss(x=None, y=None, y_pred=None, sample_weight=None,
+                                training=True):
+            return compute_loss(x, y, y_pred, sample_weight, training) / replicas
+
+        replica.compute_loss = scaled_compute_loss
+    return replica
+
+
+def _even(dataset, replicas):
+    """The first len - len % replicas images, so every batch splits evenly."""
+    extra = len(dataset) % replicas
+    if not extra:
+        return dataset
+    log.info("distribute: leaving out %d of %d images so batches split over %d devices",
+             extra, len(dataset), replicas)
+    return dataset.subset(slice(0, len(dataset) - extra))
 
 
 def set_body_trainable(model, trainable):

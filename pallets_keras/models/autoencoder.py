@@ -367,6 +367,8 @@ class PaletteAutoencoder(keras.Model):
             seed: int, makes the draw reproducible.
             temperature: 0 takes each pixel's most likely colour; > 0 samples.
         """
+        if self.conditioning == "none" and labels is not None:
+            self.labels_array(labels, n)  # raises: this model takes no labels
         z = self.sample_latent(n, seed)
         if self.conditioning == "labeled" and labels is not None:
             raise ValueError(

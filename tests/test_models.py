@@ -1,0 +1,158 @@
+"""Every variant builds, trains and generates; bad input gives clear errors."""
+
+import keras
+import numpy as np
+import pytest
+
+import pallets_keras as pk
+from pallets_keras.models import VARIANTS, build
+
+TINY = dict(filters=(8, 16), units=(32,), latent_dim=6, embedding_dim=4, pixel_channels=4,
+            categorical_dim=4, seed=0)
+
+
+def tiny_model(variant, dataset, **kw):
+    return build(variant, palette=dataset.palette, image_size=dataset.image_size,
+                 label_names=dataset.label_names, **{**TINY, **kw})
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variant_trains_and_loss_falls(variant, tiny_dataset):
+    model = tiny_model(variant, tiny_dataset)
+    history = pk.fit(model, tiny_dataset, epochs=4, batch_size=32, learning_rate=1e-2,
+                     seed=0, verbose=0)
+    loss = history.history["loss"]
+    assert np.isfinite(loss).all()
+    assert loss[-1] < loss[0], f"{variant}: loss {loss}"
+    assert "pixel_accuracy" in history.history
+    labels = tiny_dataset.labels[:5] if model.conditioning != "none" else None
+    rgba = model.reconstruct(tiny_dataset.indices[:5], labels=labels)
+    assert rgba.shape == (5, 8, 8, 4) and rgba.dtype == np.uint8
+    if model.representation == "onehot":  # every pixel a palette colour
+        tiny_dataset.palette.encode(rgba)
+    if model.latent != "none":
+        lab = tiny_dataset.labels[:3] if model.is_conditional else None
+        s = model.sample(3, labels=lab, seed=1)
+        assert s.shape == (3, 8, 8, 4)
+        np.testing.assert_array_equal(s, model.sample(3, labels=lab, seed=1))
+
+
+def test_axes_of_variants():
+    m = build("labeled_conv_cvae", num_labels=5, **TINY)
+    assert (m.representation, m.latent, m.conditioning) == ("onehot", "gaussian", "conditional")
+    assert "label_logits" in m.output
+    assert build("labeled_vae", num_labels=5, **TINY).conditioning == "labeled"
+    assert build("earring_gsvae", num_labels=5, **TINY).latent == "gumbel"
+    assert build("rgba_conv_ae", **TINY).representation == "rgba"
+
+
+@pytest.mark.parametrize("size", [(16, 16), (32, 32), (48, 24)])
+def test_other_image_sizes(size):
+    for variant in ("onehot_conv_vae", "onehot_vae"):
+        model = build(variant, palette_size=30, image_size=size, **TINY)
+        out = model.predict_logits(np.zeros((2,) + size, "uint8"))
+        assert out.shape == (2,) + size + (30,)
+
+
+def test_keras_save_load_identical(tmp_path, tiny_dataset):
+    model = tiny_model("conv_cvae", tiny_dataset)
+    pk.fit(model, tiny_dataset, epochs=1, batch_size=32, verbose=0)
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras")
+    lab = tiny_dataset.labels[:8]
+    np.testing.assert_allclose(model.predict_logits(tiny_dataset.indices[:8], lab),
+                               again.predict_logits(tiny_dataset.indices[:8], lab), atol=1e-6)
+    assert again.palette == model.palette and again.label_names == model.label_names
+
+
+def test_kl_warmup_and_annealing_reach_the_model(tiny_dataset):
+    model = tiny_model("gsvae", tiny_dataset, beta=0.5)
+    pk.fit(model, tiny_dataset, epochs=2, batch_size=8, kl_warmup_epochs=4, verbose=0,
+           temperature={"tau0": 1.0, "tau_min": 0.3, "rate": 0.1, "update_every": 1})
+    beta = float(keras.ops.convert_to_numpy(model.beta))
+    assert beta == pytest.approx(0.5 * 1 / 4)  # epoch index 1 of a 4-epoch warm-up
+    tau = float(keras.ops.convert_to_numpy(model.get_layer("gumbel_softmax").tau))
+    assert tau == pytest.approx(max(0.3, np.exp(-0.1 * 16)), rel=1e-5)
+
+
+# ------------------------------------------------------------------ errors
+@pytest.fixture(scope="module")
+def cvae(tiny_dataset):
+    return tiny_model("cvae", tiny_dataset)
+
+
+@pytest.fixture(scope="module")
+def vae(tiny_dataset):
+    return tiny_model("onehot_vae", tiny_dataset)
+
+
+def test_wrong_image_size(vae):
+    with pytest.raises(ValueError, match="takes 8x8 images, got 9x9"):
+        vae.reconstruct(np.zeros((1, 9, 9), "uint8"))
+
+
+def test_wrong_palette_size(vae):
+    with pytest.raises(ValueError, match="Palette indices must lie in"):
+        vae.reconstruct(np.full((1, 8, 8), 40, "uint8"))
+    other = pk.datasets.PixelDataset(pk.Palette([[0, 0, 0, 0], [1, 2, 3, 255]]),
+                                     np.zeros((4, 8, 8), "uint8"))
+    with pytest.raises(ValueError, match="palette"):
+        pk.fit(vae, other, epochs=1, verbose=0)
+
+
+def test_labels_errors(cvae, vae):
+    with pytest.raises(ValueError, match="conditioned on 3 labels"):
+        cvae.sample(2, seed=0)
+    with pytest.raises(ValueError, match=r"shape \(2, 3\)"):
+        cvae.sample(2, labels=np.zeros((2, 5)), seed=0)
+    with pytest.raises(KeyError, match="Did you mean"):
+        cvae.sample(2, labels={"od": 1}, seed=0)
+    with pytest.raises(ValueError, match="not conditioned"):
+        vae.sample(2, labels={"odd": 1}, seed=0)
+
+
+def test_labeled_model_refuses_to_pretend_control(tiny_dataset):
+    m = tiny_model("labeled_vae", tiny_dataset)
+    with pytest.raises(ValueError, match="encoder only"):
+        m.sample(2, labels={"odd": 1}, seed=0)
+
+
+@pytest.mark.parametrize("n", [0, -3, 2.5, True])
+def test_bad_n(vae, n):
+    with pytest.raises(ValueError, match="positive int"):
+        vae.sample(n)
+
+
+def test_ae_has_no_prior(tiny_dataset):
+    with pytest.raises(ValueError, match="no prior"):
+        tiny_model("onehot_ae", tiny_dataset).sample(2)
+
+
+def test_nan_logits_are_an_error(tiny_dataset):
+    model = tiny_model("onehot_vae", tiny_dataset)
+    head = model.decoder.get_layer("palette_head")
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel, np.full_like(bias, np.nan)])
+    with pytest.raises(FloatingPointError, match="NaN"):
+        model.sample(2, seed=0)
+
+
+def test_build_errors():
+    with pytest.raises(ValueError, match="Did you mean"):
+        build("onehot_conv_vea")
+    with pytest.raises(ValueError, match="multiple of 4"):
+        build("onehot_conv_vae", image_size=(30, 30))
+    with pytest.raises(TypeError, match="Unknown build options"):
+        build("onehot_vae", latent_size=3)
+
+
+def test_interpolate_endpoints(tiny_dataset):
+    model = tiny_model("onehot_ae", tiny_dataset)
+    pk.fit(model, tiny_dataset, epochs=2, batch_size=16, verbose=0)
+    a, b = tiny_dataset.indices[:1], tiny_dataset.indices[1:2]
+    strip = model.interpolate(a, b, steps=5)
+    assert strip.shape == (5, 8, 8, 4)
+    np.testing.assert_array_equal(strip[0], model.reconstruct(a)[0])
+    np.testing.assert_array_equal(strip[-1], model.reconstruct(b)[0])
+    with pytest.raises(ValueError, match="steps"):
+        model.interpolate(a, b, steps=1)
