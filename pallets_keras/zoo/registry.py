@@ -10,6 +10,7 @@ repository's top-level `zoo/` folder becomes `pallets_keras.presets`).
 import difflib
 import fnmatch
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -223,9 +224,14 @@ def save_preset(model, path, metadata=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders
         config = keras.saving.serialize_keras_object(model)
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=1, sort_keys=True))
-        model.save_weights(tmp / WEIGHTS_FILE)
+        # save_weights also writes a compiled model's optimizer state (2x the
+        # weights for Adam); a preset ships the model alone, via an uncompiled twin.
+        twin = type(model).from_config(model.get_config())
+        twin.set_weights(model.get_weights())
+        twin.save_weights(tmp / WEIGHTS_FILE)
         meta = {
             "name": path.name,
             "format_version": FORMAT_VERSION,
@@ -258,6 +264,12 @@ def save_preset(model, path, metadata=None):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return path
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _jsonable(obj):
