@@ -1,5 +1,8 @@
 """The model zoo: `list_models`, `info`, `load`, `save_preset`."""
 
+# Loading a preset deserializes `PaletteAutoencoder` and the custom layers by
+# their registered names: import them so they are registered.
+import pallets_keras.models  # noqa: F401
 from pallets_keras.zoo.registry import (PresetError, adapt, info, list_models, load,
                                         save_preset, zoo_root)
 
