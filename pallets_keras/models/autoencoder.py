@@ -255,6 +255,8 @@ class PaletteAutoencoder(keras.Model):
                     raise KeyError(f"Unknown label {name!r}." +
                                    (f" Did you mean {close}?" if close else
                                     " See model.label_names."))
+                if value not in (0, 1, True, False):
+                    raise ValueError(f"Label {name!r} must be 0 or 1, got {value!r}.")
                 out[:, self.label_names.index(name)] = value
             return out
         labels = np.asarray(labels, "float32")
@@ -263,6 +265,8 @@ class PaletteAutoencoder(keras.Model):
         if labels.shape != (n, self.num_labels):
             raise ValueError(f"labels must have shape ({n}, {self.num_labels}), got "
                              f"{labels.shape}.")
+        if not np.isfinite(labels).all() or labels.min() < 0 or labels.max() > 1:
+            raise ValueError("labels must be 0/1 values (or probabilities in [0, 1]).")
         return labels
 
     def _run(self, submodel, inputs):

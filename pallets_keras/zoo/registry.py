@@ -81,7 +81,8 @@ def _resolve(name_or_path):
         names = list_models()
         close = difflib.get_close_matches(text, names, n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise PresetError(f"No preset named {text!r}.{hint} Known: {', '.join(names)}.")
+        known = ", ".join(names) if names else "none (the zoo folder is empty)"
+        raise PresetError(f"No preset named {text!r}.{hint} Known: {known}.")
     return path
 
 
