@@ -41,6 +41,7 @@ def test_finetune_beats_scratch(sprites, tmp_path):
                              validation=val, verbose=0, seed=0)
     tuned_loss = history["val_reconstruction_loss"][-1]
     scratch_loss = scratch_history.history["val_reconstruction_loss"][-1]
+    print(f"val reconstruction: fine-tuned {tuned_loss:.1f}, scratch {scratch_loss:.1f} nats")
     assert tuned_loss < scratch_loss, (tuned_loss, scratch_loss)
     # The fine-tuned model is a preset like any other.
     path = zoo.save_preset(adapted, tmp_path / "my_sprites")

@@ -27,8 +27,12 @@ CONDITIONINGS = ("none", "labeled", "conditional")
 def palette_input_end(indices, representation, palette_colors, embedding_dim):
     """Indices (batch, H, W) -> per-pixel features (batch, H, W, C)."""
     if representation == "onehot":
-        return keras.layers.Embedding(len(palette_colors), embedding_dim,
-                                      name="palette_embedding")(indices)
+        # Unit-scale vectors, like the one-hot they stand for: Keras' default
+        # (uniform +-0.05) starves a dense body of signal and stalls training
+        # on the mean image.
+        return keras.layers.Embedding(
+            len(palette_colors), embedding_dim, name="palette_embedding",
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))(indices)
     return PaletteLookup(palette_colors, name="palette_lookup")(indices)
 
 
@@ -91,7 +95,9 @@ def decoder_body(x, body, filters, units, image_size, pixel_channels):
         return x
     for i, u in enumerate(reversed(units)):
         x = keras.layers.Dense(u, activation="relu", name=f"dec_dense_{i}")(x)
-    x = keras.layers.Dense(h * w * pixel_channels, activation="relu", name="dec_dense_grid")(x)
+    # Linear: a ReLU here zeroes whole pixels' few channels, and those pixels
+    # then fall back to the head's bias (the most common colour).
+    x = keras.layers.Dense(h * w * pixel_channels, name="dec_dense_grid")(x)
     return keras.layers.Reshape((h, w, pixel_channels), name="dec_reshape")(x)
 
 
