@@ -39,8 +39,9 @@ def naive_vae(palette_size, latent_dim=64):
             x = keras.layers.Flatten()(x)
             mean = keras.layers.Dense(latent_dim)(x)
             log_var = keras.layers.Dense(latent_dim)(x)
-            eps = keras.random.normal(ops.shape(mean))
-            z = mean + ops.exp(0.5 * log_var) * eps
+            from pallets_keras.layers import GaussianSampling
+
+            z = GaussianSampling(seed=0)([mean, log_var])
             y = keras.layers.Dense(6 * 6 * 64, activation="relu")(z)
             y = keras.layers.Reshape((6, 6, 64))(y)
             y = keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(y)

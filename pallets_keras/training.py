@@ -87,11 +87,11 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}.")
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    target, scope = model, contextlib.nullcontext()
+    target, scope = model, contextlib.nullcontext
     if distribute is not None:
         distribution, replicas = _resolve_distribution(distribute, batch_size)
-        scope = distribution.scope()
-        with scope:
+        scope = distribution.scope
+        with scope():
             model = _replica(target, replicas, compile)
         dataset = _even(dataset, replicas)
         validation = None if validation is None else _even(validation, replicas)
@@ -102,7 +102,7 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
             lr = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.01)
         elif lr_schedule is not None:
             raise ValueError(f"lr_schedule must be None or 'cosine', got {lr_schedule!r}.")
-        with scope:
+        with scope():
             model.compile(optimizer=keras.optimizers.Adam(lr))
     cbs = list(callbacks)
     if model.latent != "none":
@@ -120,13 +120,16 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
     if validation is not None:
         check_compatible(model, validation)
         val = (model_inputs(model, validation),)
-    with scope:
+    with scope():
         history = model.fit(model_inputs(model, dataset), batch_size=batch_size,
                             epochs=epochs, validation_data=val, shuffle=True, callbacks=cbs,
                             verbose=verbose)
     if model is not target:
         target.set_weights(model.get_weights())
     return history
+
+
+_DATA_PARALLEL = {}
 
 
 def _resolve_distribution(distribute, batch_size):
@@ -139,15 +142,20 @@ def _resolve_distribution(distribute, batch_size):
             "tensorflow (tf.distribute.MirroredStrategy), or drop distribute= (to use "
             "several machines on torch, run a distributed search: docs/tuning.md).")
     if distribute == "data_parallel":
-        if backend == "jax":
-            distribute = keras.distribution.DataParallel(
-                devices=keras.distribution.list_devices())
-        else:
-            import tensorflow as tf
+        # One per process: a second MirroredStrategy breaks the first one's
+        # collective ops (TensorFlow 2.21), so every fit reuses the same one.
+        if backend not in _DATA_PARALLEL:
+            if backend == "jax":
+                _DATA_PARALLEL[backend] = keras.distribution.DataParallel(
+                    devices=keras.distribution.list_devices())
+            else:
+                import tensorflow as tf
 
-            devices = (tf.config.list_logical_devices("GPU")
-                       or tf.config.list_logical_devices("CPU"))
-            distribute = tf.distribute.MirroredStrategy([d.name for d in devices])
+                devices = (tf.config.list_logical_devices("GPU")
+                           or tf.config.list_logical_devices("CPU"))
+                _DATA_PARALLEL[backend] = tf.distribute.MirroredStrategy(
+                    [d.name for d in devices])
+        distribute = _DATA_PARALLEL[backend]
     if backend == "jax" and isinstance(distribute, keras.distribution.DataParallel):
         replicas = int(distribute.device_mesh.devices.size)
     elif backend == "tensorflow" and hasattr(distribute, "num_replicas_in_sync"):

@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"conv_filters": 8, "conv_stages": 1, "conv_dense_units": 0, "dense_layers": 1,
          "dense_units": 64, "embedding_dim": 4, "pixel_channels": 6, "latent_dim": 8,
          "categorical_dim": 4, "batch_size": 32}
-FAMILY_VARIANTS = {"ae": "onehot_conv_ae", "vae": "onehot_vae", "cvae": "labeled_cvae",
+VARIANT = "labeled_conv_cvae"  # the in-process search
+FAMILY_VARIANTS = {"ae": "onehot_conv_ae", "vae": "onehot_vae", "cvae": "labeled_conv_cvae",
                    "gumbel": "gsvae"}
 
 
@@ -64,7 +65,7 @@ def test_hypermodel_per_family(fam, tiny_dataset):
     else:
         assert {"beta", "kl_warmup_fraction"} <= names
     if fam == "cvae":
-        assert "label_weight" in names  # labeled_cvae reconstructs its labels
+        assert "label_weight" in names  # labeled_conv_cvae reconstructs its labels
     if fam == "gumbel":
         assert {"categorical_dim", "hard", "tau0", "tau_min", "tau_rate"} <= names
     hp = small_hp(variant, tiny_dataset)
@@ -86,6 +87,18 @@ def test_hypermodel_per_family(fam, tiny_dataset):
         tuning.logged_metrics(variant, validation=False))
 
 
+def test_set_random_seed_matches_keras(tiny_dataset):
+    hm = tuning.hypermodel("onehot_vae", tiny_dataset)
+    weights = []
+    for seed_fn in (hypermodels.set_random_seed, keras.utils.set_random_seed):
+        seed_fn(7)
+        weights.append(hm.build(small_hp("onehot_vae", tiny_dataset)).get_weights())
+        draw = (np.random.rand(), __import__("random").random())
+        weights[-1].append(np.array(draw))
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_conv_body_depth_follows_image_size():
     assert hypermodels.max_conv_stages((8, 8)) == 3
     assert hypermodels.max_conv_stages((24, 24)) == 3
@@ -97,7 +110,7 @@ def test_conv_body_depth_follows_image_size():
 # ----------------------------------------------------------------- search
 @pytest.fixture(scope="module")
 def searched(tiny_dataset, tmp_path_factory):
-    """A two-trial random search of onehot_conv_vae, counting session clears."""
+    """A two-trial random search of labeled_conv_cvae, counting session clears."""
     directory = tmp_path_factory.mktemp("search")
     calls = []
     clear = keras.backend.clear_session
@@ -109,9 +122,9 @@ def searched(tiny_dataset, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(keras.backend, "clear_session", counting_clear)
         t0 = time.time()
-        result = tuning.search("onehot_conv_vae", tiny_dataset, tuner="random", max_trials=2,
+        result = tuning.search(VARIANT, tiny_dataset, tuner="random", max_trials=2,
                                epochs=1, directory=directory, seed=0, verbose=0,
-                               fixed=small("onehot_conv_vae", tiny_dataset))
+                               fixed=small(VARIANT, tiny_dataset))
         seconds = time.time() - t0
     return {"dir": directory, "result": result, "clears": len(calls), "seconds": seconds}
 
@@ -125,7 +138,8 @@ def test_search_two_trials_and_best_model(searched, tiny_dataset):
     best_model, best_hp, table = searched["result"]
     assert [r["status"] for r in table] == ["COMPLETED", "COMPLETED"]
     assert table[0]["score"] <= table[1]["score"]
-    assert {"val_loss", "val_kl_loss", "val_pixel_accuracy", "loss"} <= set(table[0]["metrics"])
+    assert {"loss", "val_loss", "val_kl_loss", "val_label_loss", "val_pixel_accuracy"} <= set(
+        table[0]["metrics"])
     assert table[0]["score"] == pytest.approx(table[0]["metrics"]["val_loss"])
     assert best_hp.values == table[0]["hyperparameters"]
     assert table[0]["hyperparameters"] != table[1]["hyperparameters"]
@@ -137,25 +151,25 @@ def test_search_two_trials_and_best_model(searched, tiny_dataset):
     assert best_model.build_options["latent_dim"] == 8
     ckpt = searched["dir"] / "search" / f"trial_{table[0]['trial_id']}" / "checkpoint.weights.h5"
     assert ckpt.exists()
-    ref = tuning.hypermodel("onehot_conv_vae", tiny_dataset).build(best_hp)
+    ref = tuning.hypermodel(VARIANT, tiny_dataset).build(best_hp)
     ref.load_weights(ckpt)
     for a, b in zip(best_model.get_weights(), ref.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert best_model.optimizer is not None
-    assert best_model.reconstruct(tiny_dataset.indices[:2]).shape == (2, 8, 8, 4)
+    rgba = best_model.reconstruct(tiny_dataset.indices[:2], labels=tiny_dataset.labels[:2])
+    assert rgba.shape == (2, 8, 8, 4)
     # One run per trial, each logged, and the session cleared between trials.
     log = read_log(searched["dir"])
     assert Counter(e["event"] for e in log) == {"start": 2, "end": 2}
     assert searched["clears"] >= 2
     marker = json.loads((searched["dir"] / tuning.MARKER_FILE).read_text())
-    assert marker["variant"] == "onehot_conv_vae" and marker["tuner"] == "random"
+    assert marker["variant"] == VARIANT and marker["tuner"] == "random"
 
 
 def test_search_again_resumes_without_rerunning(searched, tiny_dataset):
     model, hp, table = tuning.search(
-        "onehot_conv_vae", tiny_dataset, tuner="random", max_trials=2, epochs=1,
-        directory=searched["dir"], seed=0, verbose=0,
-        fixed=small("onehot_conv_vae", tiny_dataset))
+        VARIANT, tiny_dataset, tuner="random", max_trials=2, epochs=1,
+        directory=searched["dir"], seed=0, verbose=0, fixed=small(VARIANT, tiny_dataset))
     assert len(read_log(searched["dir"])) == 4  # no new trial ran
     assert [r["trial_id"] for r in table] == [r["trial_id"] for r in searched["result"][2]]
     assert hp.values == searched["result"][1].values
@@ -184,11 +198,11 @@ def test_bad_input(searched, tiny_dataset, tmp_path):
         search(validation_split=None)
     with pytest.raises(ValueError, match="unknown hyperparameters.*categorical_dim"):
         search(fixed={"categorical_dim": 4})
-    with pytest.raises(ValueError, match=r"holds a search with variant='onehot_conv_vae', not "
-                                         r"'onehot_vae'.*overwrite=True"):
-        search("onehot_vae", directory=searched["dir"])
+    with pytest.raises(ValueError, match=r"holds a search with variant='labeled_conv_cvae', "
+                                         r"not 'onehot_conv_vae'.*overwrite=True"):
+        search("onehot_conv_vae", directory=searched["dir"])
     with pytest.raises(ValueError, match="tuner='random', not 'hyperband'"):
-        search(directory=searched["dir"], tuner="hyperband")
+        search(VARIANT, directory=searched["dir"], tuner="hyperband")
     unlabeled = tiny_dataset.select_labels([])
     unlabeled.labels, unlabeled.label_names = None, []
     with pytest.raises(ValueError, match="conditioned on labels and the data set has none"):
@@ -196,13 +210,14 @@ def test_bad_input(searched, tiny_dataset, tmp_path):
     assert not (tmp_path / "s" / "search").exists()  # nothing ran
 
 
-def test_bayesian_needs_scikit_learn(tiny_dataset, tmp_path):
-    import importlib.util
-
-    if importlib.util.find_spec("sklearn") is not None:
-        pytest.skip("scikit-learn is installed")
-    with pytest.raises(ImportError, match="scikit-learn.*tuner='random'"):
-        tuning.search("onehot_vae", tiny_dataset, directory=tmp_path)
+def test_bayesian_search(tiny_dataset, tmp_path):
+    """KerasTuner's Bayesian oracle (scikit-learn is a dependency): two trials."""
+    pytest.importorskip("sklearn")
+    best_model, best_hp, table = tuning.search(
+        "onehot_vae", tiny_dataset, tuner="bayesian", max_trials=2, epochs=1,
+        directory=tmp_path, seed=0, verbose=0, fixed=small("onehot_vae", tiny_dataset))
+    assert [r["status"] for r in table] == ["COMPLETED", "COMPLETED"]
+    assert best_model.variant == "onehot_vae" and best_hp is not None
 
 
 # --------------------------------------------------------------------- CLI
@@ -296,14 +311,14 @@ class Devices(keras.callbacks.Callback):
 
 result = {"backend": keras.backend.backend()}
 if MODE in ("resume", "dist"):
-    variant = "labeled_cvae" if MODE == "resume" else "onehot_conv_ae"
+    variant = "onehot_conv_ae"
     cb = Hang() if MODE == "resume" else Barrier()
     model, hp, table = tuning.search(variant, ds, tuner="random", max_trials=2, epochs=1,
                                      directory=DIRECTORY, fixed=SMALL, verbose=0,
                                      callbacks=[cb])
     result.update(table=table, best_hp=hp.values if hp else None,
                   best_model=model is not None)
-else:  # data-parallel training: one fit, then a one-trial search
+else:  # data-parallel training
     import keras_tuner
     hp = keras_tuner.HyperParameters()
     for k, v in SMALL.items():
@@ -315,15 +330,14 @@ else:  # data-parallel training: one fit, then a one-trial search
         result["bad_batch"] = str(e)
     before = [w.copy() for w in model.get_weights()]
     dev = Devices()
-    h = training.fit(model, ds.subset(slice(0, 63)), epochs=1, batch_size=16,
-                     validation=ds.subset(slice(0, 31)), distribute="data_parallel",
-                     callbacks=[dev], verbose=0)
+    # 64 images: four equal batches (so loss == mean reconstruction + mean KL);
+    # 31 validation images: one is left out so both devices get equal shares.
+    h = training.fit(model, ds, epochs=1, batch_size=16, validation=ds.subset(slice(0, 31)),
+                     distribute="data_parallel", callbacks=[dev], verbose=0)
     changed = any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     logs = {k: float(v[-1]) for k, v in h.history.items()}
-    _, hp, table = tuning.search("onehot_vae", ds, tuner="random", max_trials=1, epochs=1,
-                                 directory=DIRECTORY, fixed=SMALL, verbose=0,
-                                 distribute="data_parallel")
-    result.update(devices=dev.devices, changed=changed, logs=logs, table=table)
+    result.update(devices=dev.devices, changed=changed, logs=logs)
+result["tensorflow_imported"] = "tensorflow" in sys.modules
 with open(OUT, "w") as f:
     json.dump(result, f, default=str)
 '''
@@ -335,10 +349,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="session")
+def jax_cache(tmp_path_factory):
+    """A JAX compilation cache the subprocesses share: compiling the same small
+    models is most of their time on JAX (a warm cache makes it seconds)."""
+    return tmp_path_factory.mktemp("jax_cache")
+
+
 class Procs:
     """Starts the script in subprocesses; kills whatever is left on exit."""
 
-    def __init__(self, tmp_path, dataset, variant):
+    def __init__(self, tmp_path, dataset, variant, jax_cache):
+        self.cache = str(jax_cache)
         self.tmp = tmp_path
         self.script = tmp_path / "run_search.py"
         self.script.write_text(SCRIPT)
@@ -352,7 +374,9 @@ class Procs:
         out = self.tmp / f"{name}.json"
         log = open(self.tmp / f"{name}.log", "w")
         full_env = {**os.environ, "KERAS_BACKEND": BACKEND, "TF_CPP_MIN_LOG_LEVEL": "3",
-                    "PYTHONPATH": str(ROOT), **env}
+                    "PYTHONPATH": str(ROOT), "JAX_COMPILATION_CACHE_DIR": self.cache,
+                    "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                    "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0", **env}
         p = subprocess.Popen([sys.executable, str(self.script), mode, str(self.data),
                               str(directory), str(out), self.small],
                              env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp)
@@ -394,9 +418,9 @@ def trial_statuses(directory):
 
 
 @pytest.mark.slow
-def test_resume_after_sigkill(tiny_dataset, tmp_path):
+def test_resume_after_sigkill(tiny_dataset, tmp_path, jax_cache):
     directory = tmp_path / "search"
-    with Procs(tmp_path, tiny_dataset, "labeled_cvae") as procs:
+    with Procs(tmp_path, tiny_dataset, "onehot_conv_ae", jax_cache) as procs:
         first = procs.start("resume", directory, "first", PK_HANG="1")
         deadline = time.time() + 150
         while not (directory / "hanging").exists():
@@ -423,13 +447,15 @@ def test_resume_after_sigkill(tiny_dataset, tmp_path):
     assert starts[0]["pid"] == first.pid and starts[2]["pid"] == second.pid
     assert starts[1]["hyperparameters"] == starts[2]["hyperparameters"]
     assert starts[0]["hyperparameters"] != starts[1]["hyperparameters"]
+    # Seeding does not pull TensorFlow into a JAX or torch search process.
+    assert result["tensorflow_imported"] == (BACKEND == "tensorflow")
 
 
 @pytest.mark.slow
-def test_distributed_chief_and_two_workers(tiny_dataset, tmp_path):
+def test_distributed_chief_and_two_workers(tiny_dataset, tmp_path, jax_cache):
     directory = tmp_path / "search"
     env = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port())}
-    with Procs(tmp_path, tiny_dataset, "onehot_conv_ae") as procs:
+    with Procs(tmp_path, tiny_dataset, "onehot_conv_ae", jax_cache) as procs:
         chief = procs.start("dist", directory, "chief", KERASTUNER_TUNER_ID="chief", **env)
         workers = [procs.start("dist", directory, f"tuner{i}", KERASTUNER_TUNER_ID=f"tuner{i}",
                                **env) for i in range(2)]
@@ -446,15 +472,21 @@ def test_distributed_chief_and_two_workers(tiny_dataset, tmp_path):
     assert starts == {"0": 1, "1": 1}
     assert {e["tuner_id"] for e in log} == {"tuner0", "tuner1"}
     assert {r["tuner_id"] for r in chief_result["table"]} == {"tuner0", "tuner1"}
+    chief_hp = {r["trial_id"]: r["hyperparameters"] for r in chief_result["table"]}
+    for res in results.values():
+        (row,) = res["table"]
+        assert row["hyperparameters"] == chief_hp[row["trial_id"]]
+        assert row["score"] == pytest.approx(
+            next(r["score"] for r in chief_result["table"] if r["trial_id"] == row["trial_id"]))
 
 
 # ----------------------------------------------------------- data parallel
 @pytest.mark.slow
 @pytest.mark.skipif(BACKEND not in ("jax", "tensorflow"), reason="jax / tensorflow only")
-def test_data_parallel_two_devices(tiny_dataset, tmp_path):
+def test_data_parallel_two_devices(tiny_dataset, tmp_path, jax_cache):
     mode = "dp" if BACKEND == "jax" else "mirrored"
     env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"} if BACKEND == "jax" else {}
-    with Procs(tmp_path, tiny_dataset, "onehot_vae") as procs:
+    with Procs(tmp_path, tiny_dataset, "onehot_vae", jax_cache) as procs:
         result = procs.wait(procs.start(mode, tmp_path / "search", mode, **env), timeout=200)
     assert result["backend"] == BACKEND
     assert result["devices"] == 2  # the replica's variables live on both devices
@@ -465,7 +497,28 @@ def test_data_parallel_two_devices(tiny_dataset, tmp_path):
                                          rel=1e-3)
     assert "val_loss" in logs
     assert "batch_size=15 does not split over 2 devices" in result["bad_batch"]
-    assert [r["status"] for r in result["table"]] == ["COMPLETED"]
+
+
+def test_search_forwards_distribute(tiny_dataset, monkeypatch):
+    """A trial trains with training.fit(distribute=...), the tuner's callbacks
+    and the hyperparameters' learning rate, batch size and schedules."""
+    calls = []
+    monkeypatch.setattr(training, "fit", lambda *a, **kw: calls.append((a, kw)) or "history")
+    hm = tuning.hypermodel("gsvae", tiny_dataset, epochs=4)
+    hp = kt.HyperParameters()
+    hm.declare_hyperparameters(hp)
+    cb = keras.callbacks.Callback()
+    assert hm.fit(hp, "model", tiny_dataset, validation="val", epochs=4, initial_epoch=1,
+                  callbacks=[cb], verbose=0, distribute="data_parallel") == "history"
+    (args, kw), = calls
+    assert args == ("model", tiny_dataset) and kw["validation"] == "val"
+    assert kw["distribute"] == "data_parallel" and kw["callbacks"] == [cb]
+    assert kw["epochs"] == 3  # Hyperband continues from initial_epoch
+    assert kw["batch_size"] == hp.get("batch_size")
+    assert kw["learning_rate"] == hp.get("learning_rate")
+    assert kw["kl_warmup_epochs"] == round(hp.get("kl_warmup_fraction") * 4)
+    assert kw["temperature"] == {"tau0": hp.get("tau0"), "tau_min": hp.get("tau_min"),
+                                 "rate": hp.get("tau_rate")}
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="torch only")

@@ -309,21 +309,35 @@ class PaletteAutoencoder(keras.Model):
             inputs["labels"] = self.labels_array(labels, len(z))
         elif labels is not None and self.conditioning == "none":
             self.labels_array(labels, len(z))  # raises the clear error
-        out = self._run(self.decoder, inputs)
         if self.representation == "rgba":
-            rgba = np.round(out["rgba"] * 255).astype("uint8")
+            rgba = np.round(self._run(self.decoder, inputs)["rgba"] * 255).astype("uint8")
             return self.palette.encode(rgba, snap=True, return_report=True)[0]
-        logits = out["logits"]
-        if not np.isfinite(logits).all():
-            raise FloatingPointError(
-                "The decoder produced NaN or infinite logits: the weights are broken "
-                "(diverged training?). Reload the preset or lower the learning rate.")
         if temperature and temperature > 0:
+            logits = self._run(self.decoder, inputs)["logits"]
+            self._check_finite(np.isfinite(logits).all())
             rng = np.random.default_rng(seed)
             probs = ops.convert_to_numpy(PaletteSoftmax(temperature)(logits))
             u = rng.random(probs.shape[:-1] + (1,))
             return (probs.cumsum(-1) < u).sum(-1).clip(0, self.palette_size - 1)
-        return logits.argmax(-1)
+        # Argmax on the backend: only (N, H, W) indices cross to numpy, not the
+        # (N, H, W, K) float logits (5 GB for 10,000 punks).
+        n = len(z)
+        out = np.empty((n,) + self.image_size, self.palette.index_dtype)
+        finite = True
+        for start in range(0, n, PREDICT_BATCH):
+            batch = {k: v[start:start + PREDICT_BATCH] for k, v in inputs.items()}
+            logits = self.decoder(batch, training=False)["logits"]
+            finite &= bool(ops.convert_to_numpy(ops.all(ops.isfinite(logits))))
+            out[start:start + PREDICT_BATCH] = ops.convert_to_numpy(ops.argmax(logits, axis=-1))
+        self._check_finite(finite)
+        return out
+
+    @staticmethod
+    def _check_finite(finite):
+        if not finite:
+            raise FloatingPointError(
+                "The decoder produced NaN or infinite logits: the weights are broken "
+                "(diverged training?). Reload the preset or lower the learning rate.")
 
     def decode(self, z, labels=None, temperature=0.0, seed=None):
         """RGBA uint8 images (N, H, W, 4) for latent codes z (N, D)."""

@@ -146,6 +146,11 @@ def load(name_or_path, palette=None, image_size=None, compile=True):
     meta = _read_metadata(path)
     _verify(path, meta)
     config = json.loads((path / CONFIG_FILE).read_text())
+    # A preset is the model alone. A config saved from a compiled model carries
+    # its training `compile_config` (optimizer, schedule): deserializing it would
+    # compile the model even with compile=False, and load_weights would warn
+    # that the optimizer's variables are missing (presets ship no optimizer state).
+    config.pop("compile_config", None)
     model = keras.saving.deserialize_keras_object(config)
     model.load_weights(path / WEIGHTS_FILE)
     model.preset_metadata = meta
@@ -226,12 +231,13 @@ def save_preset(model, path, metadata=None):
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders
-        config = keras.saving.serialize_keras_object(model)
-        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=1, sort_keys=True))
         # save_weights also writes a compiled model's optimizer state (2x the
-        # weights for Adam); a preset ships the model alone, via an uncompiled twin.
+        # weights for Adam) and its config carries the optimizer; a preset
+        # ships the model alone, through an uncompiled twin.
         twin = type(model).from_config(model.get_config())
         twin.set_weights(model.get_weights())
+        config = keras.saving.serialize_keras_object(twin)
+        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=1, sort_keys=True))
         twin.save_weights(tmp / WEIGHTS_FILE)
         meta = {
             "name": path.name,
