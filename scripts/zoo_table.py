@@ -62,6 +62,24 @@ def main():
     lines += ["", "## Targets", ""] + notes
     atomic_write_text(ROOT / "docs" / "zoo.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
+    # The README keeps a short version between two markers.
+    short = ["| preset | params | pixel acc | exact images | -ELBO (nats) | earring asked / not |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for meta_path in sorted((ROOT / "zoo").glob("*/metadata.json")):
+        m = json.loads(meta_path.read_text())
+        f = m["metrics"]
+        ear = (f"{f['earring_hit_rate_on']:.0%} / {f['earring_hit_rate_off']:.0%}"
+               if "earring_hit_rate_on" in f else "")
+        elbo = f"{f['neg_elbo']:.0f}" if "neg_elbo" in f else ""
+        short.append(f"| `{m['name']}` | {m['parameter_count']:,} | {f['pixel_accuracy']:.2%} | "
+                     f"{f['exact_images']:.1%} | {elbo} | {ear} |")
+    readme = (ROOT / "README.md").read_text()
+    a, b = "<!-- zoo-table -->", "<!-- /zoo-table -->"
+    if a in readme and b in readme:
+        head, rest = readme.split(a, 1)
+        _, tail = rest.split(b, 1)
+        readme = head + a + "\n" + "\n".join(short) + "\n" + b + tail
+        atomic_write_text(ROOT / "README.md", readme)
 
 
 if __name__ == "__main__":
