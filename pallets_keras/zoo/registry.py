@@ -204,10 +204,25 @@ def adapt(model, palette=None, image_size=None):
             if all(same) and len(old.weights) == len(layer.weights) and not (
                     is_end and palette_changed):
                 layer.set_weights(old.get_weights())
+            elif is_end and palette_changed and layer.name != "palette_lookup":
+                _init_from_nearest_colours(layer, old, new.palette, model.palette)
+                reinit.append(layer.name)
             else:
                 reinit.append(layer.name)
     new.reinitialized_layers = reinit
     return new
+
+
+def _init_from_nearest_colours(layer, old, new_palette, old_palette):
+    """Starts a new palette end from the trained one: each new colour takes the
+    embedding row (or head column) of its nearest old colour, so the body sees
+    familiar features from the first step instead of noise."""
+    nearest = old_palette.nearest(new_palette.colors)
+    weights = old.get_weights()
+    if layer.name == "palette_embedding":
+        layer.set_weights([weights[0][nearest]])
+    else:  # palette_head: kernel (C, K) and bias (K,)
+        layer.set_weights([weights[0][:, nearest], weights[1][nearest]])
 
 
 def save_preset(model, path, metadata=None):
