@@ -214,3 +214,13 @@ def test_wheel_ships_the_zoo(tmp_path):
     first, second = run.stdout.strip().splitlines()[-2:]
     assert str(site) in first
     assert second.startswith("(2, 24, 24, 4)") and second.endswith(str(len(SHIPPED)))
+
+
+def test_recipes_in_repo_match_presets():
+    """Each preset was trained from the recipe kept in zoo/recipes (one seeded command
+    rebuilds it: `pallets train --recipe zoo/recipes/NAME.json -o zoo/NAME`)."""
+    root = Path(__file__).resolve().parents[1] / "zoo" / "recipes"
+    for name in SHIPPED:
+        recipe = json.loads((root / f"{name}.json").read_text())
+        assert zoo.info(name)["recipe"] == recipe, name
+        assert "seed" in recipe["fit"]
