@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from pallets_keras.callbacks import KLWarmup, TemperatureAnnealing
 
@@ -23,13 +22,11 @@ def check_compatible(model, dataset):
             f"The data set's images are {dataset.image_size[0]}x{dataset.image_size[1]}, the "
             f"model takes {model.image_size[0]}x{model.image_size[1]}: adapt the model with "
             f"zoo.load(name, image_size={tuple(dataset.image_size)}) or build a new one.")
-    if len(dataset.palette) > model.palette_size or dataset.palette != model.palette:
-        if len(dataset.palette) != model.palette_size or not np.array_equal(
-                dataset.palette.colors, model.palette.colors):
-            raise ValueError(
-                f"The data set's palette ({len(dataset.palette)} colours) is not the model's "
-                f"({model.palette_size} colours): adapt the model with "
-                "zoo.load(name, palette=dataset.palette) or build it with palette=.")
+    if dataset.palette != model.palette:
+        raise ValueError(
+            f"The data set's palette ({len(dataset.palette)} colours) is not the model's "
+            f"({model.palette_size} colours): adapt the model with "
+            "zoo.load(name, palette=dataset.palette) or build it with palette=.")
     if model.conditioning != "none":
         missing = [n for n in model.label_names if n not in dataset.label_names]
         if missing:
