@@ -20,6 +20,9 @@ def main(folder):
         model = keras.saving.load_model(folder / f"{name}.keras")
         labels = data["labels"] if model.conditioning != "none" else None
         out[name] = model.predict_logits(data["indices"], labels)
+        # The saving backend's XLA choice must not carry over (jit_compile=True
+        # from JAX would mean torch.compile here).
+        out[name + "_jit"] = np.array(bool(model.jit_compile))
         # Weights alone, into a freshly deserialized model.
         out[name + "_weights"] = _from_weights(folder, name, data, labels)
     np.savez(folder / f"out_{keras.backend.backend()}.npz", **out)

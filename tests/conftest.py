@@ -7,6 +7,9 @@ import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# XLA's compile time (seconds per tiny model) would triple the TensorFlow test
+# time; test_models.py::test_xla_* checks the XLA path itself.
+os.environ.setdefault("PALLETS_KERAS_XLA", "0")
 
 
 @pytest.fixture(scope="session")

@@ -50,6 +50,8 @@ def test_load_under_each_backend(saved, target):
     assert run.returncode == 0, run.stderr[-3000:]
     got = np.load(folder / f"out_{target}.npz")
     for name in MODELS:
+        if target == "torch":
+            assert not got[name + "_jit"], f"{name}: torch.compile switched on by the file"
         for key in (name, name + "_weights"):
             np.testing.assert_allclose(got[key], expected[name], atol=1e-4, rtol=0,
                                        err_msg=f"{key}: {keras.backend.backend()} -> {target}")

@@ -156,3 +156,50 @@ def test_interpolate_endpoints(tiny_dataset):
     np.testing.assert_array_equal(strip[-1], model.reconstruct(b)[0])
     with pytest.raises(ValueError, match="steps"):
         model.interpolate(a, b, steps=1)
+
+
+def test_generation_follows_weight_changes(tiny_dataset):
+    """The compiled index decoder shares the decoder's weights: no stale cache."""
+    model = tiny_model("onehot_vae", tiny_dataset)
+    model.sample(4, seed=0)  # builds and compiles the index decoder
+    head = model.decoder.get_layer("palette_head")
+    kernel, bias = head.get_weights()
+    bias = np.full_like(bias, -100.0)
+    bias[3] = 100.0  # colour 3 wins at every pixel
+    head.set_weights([kernel, bias])
+    idx = tiny_dataset.palette.encode(model.sample(4, seed=0))
+    assert (idx == 3).all()
+    head.set_weights([kernel, np.full_like(bias, np.nan)])
+    with pytest.raises(FloatingPointError, match="NaN"):
+        model.sample(4, seed=0)
+
+
+def test_generation_batches_any_n(tiny_dataset, monkeypatch):
+    """Batches are padded to a power of two; padding never leaks into outputs."""
+    from pallets_keras.models import autoencoder
+
+    monkeypatch.setattr(autoencoder, "PREDICT_BATCH", 8)
+    model = tiny_model("onehot_vae", tiny_dataset)
+    z = model.sample_latent(19, seed=0)
+    together = model.decode_indices(z)
+    apart = np.concatenate([model.decode_indices(z[i:i + 1]) for i in range(19)])
+    np.testing.assert_array_equal(together, apart)
+    assert together.shape == (19, 8, 8)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="XLA switch is TF-only")
+def test_xla_on_tensorflow_by_default(tiny_dataset, monkeypatch):
+    """The default TF path (XLA for training and generation) gives the eager results."""
+    monkeypatch.setenv("PALLETS_KERAS_XLA", "1")
+    model = tiny_model("onehot_vae", tiny_dataset)
+    history = pk.fit(model, tiny_dataset, epochs=2, batch_size=32, seed=0, verbose=0)
+    assert model.jit_compile is True and np.isfinite(history.history["loss"]).all()
+    z = model.sample_latent(16, seed=0)
+    eager = keras.ops.convert_to_numpy(model.decoder({"z": z})["logits"]).argmax(-1)
+    assert model.index_decoder.jit_compile is False  # until first use
+    compiled = model.decode_indices(z)
+    assert model.index_decoder.jit_compile is True
+    np.testing.assert_array_equal(compiled, eager)
+    monkeypatch.setenv("PALLETS_KERAS_XLA", "0")
+    model.compile(optimizer="adam")
+    assert model.jit_compile is False
