@@ -28,6 +28,7 @@ test: install
 
 bench: install
 	$(PY) bench/bench_data.py
+	$(PY) bench/bench_models.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

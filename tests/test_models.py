@@ -189,16 +189,15 @@ def test_generation_batches_any_n(tiny_dataset, monkeypatch):
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="XLA switch is TF-only")
 def test_xla_on_tensorflow_by_default(tiny_dataset, monkeypatch):
-    """The default TF path (XLA for training and generation) gives the eager results."""
+    """The default TF training path (XLA) trains, and generation after it gives
+    the eager decoder's results."""
     monkeypatch.setenv("PALLETS_KERAS_XLA", "1")
     model = tiny_model("onehot_vae", tiny_dataset)
     history = pk.fit(model, tiny_dataset, epochs=2, batch_size=32, seed=0, verbose=0)
     assert model.jit_compile is True and np.isfinite(history.history["loss"]).all()
     z = model.sample_latent(16, seed=0)
     eager = keras.ops.convert_to_numpy(model.decoder({"z": z})["logits"]).argmax(-1)
-    assert model.index_decoder.jit_compile is False  # until first use
     compiled = model.decode_indices(z)
-    assert model.index_decoder.jit_compile is True
     np.testing.assert_array_equal(compiled, eager)
     monkeypatch.setenv("PALLETS_KERAS_XLA", "0")
     model.compile(optimizer="adam")

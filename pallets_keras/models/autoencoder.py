@@ -13,28 +13,16 @@ from pallets_keras.models import parts
 from pallets_keras.palette import Palette
 
 PREDICT_BATCH = 1024
+# Generation batches keep their float logits about this size (16 MiB for 32
+# punks of 24x24 over 222 colours): small enough for a CPU's last-level cache.
+LOGITS_BYTES = 16 * 2**20
 
 
 def xla_enabled():
     """False when the environment variable PALLETS_KERAS_XLA is "0": XLA's
-    compile time (a few seconds per model and batch shape) outweighs its gain
-    for short runs such as tests."""
+    compile time (a few seconds per model) outweighs its gain for short
+    training runs such as tests."""
     return os.environ.get("PALLETS_KERAS_XLA", "1") != "0"
-
-
-def compiled_predictor(model):
-    """Readies `model.predict_on_batch` for fast inference: XLA on TensorFlow.
-
-    Keras leaves XLA off on TensorFlow CPU by default; every layer here
-    supports it, and it makes generation ~2-4x faster (bench/bench_models.py).
-    JAX always jit-compiles; torch runs eagerly under `no_grad`.
-    """
-    if (keras.backend.backend() == "tensorflow" and xla_enabled()
-            and not model.__dict__.get("_pk_xla")):
-        model.jit_compile = True
-        model.predict_function = None
-        object.__setattr__(model, "_pk_xla", True)
-    return model
 
 
 @keras.saving.register_keras_serializable(package="pallets_keras")
@@ -316,20 +304,21 @@ class PaletteAutoencoder(keras.Model):
             raise ValueError("labels must be 0/1 values (or probabilities in [0, 1]).")
         return labels
 
-    def _run(self, submodel, inputs):
+    def _run(self, submodel, inputs, batch_size=None):
         """Calls a submodel in batches through its compiled predict function
-        (`predict_on_batch`: a tf.function / jax.jit, XLA on TensorFlow) and
-        returns numpy."""
-        if submodel is not self:  # the user's compile settings stay theirs
-            compiled_predictor(submodel)
+        (`predict_on_batch`: a tf.function on TensorFlow, jax.jit on JAX,
+        no_grad on torch) and returns numpy. (XLA on TensorFlow measured
+        slower here: per-call overhead outweighs it at generation's small
+        batches.)"""
+        batch_size = batch_size or PREDICT_BATCH
         n = len(next(iter(inputs.values())))
         outs = []
-        for start in range(0, n, PREDICT_BATCH):
-            batch = {k: v[start:start + PREDICT_BATCH] for k, v in inputs.items()}
+        for start in range(0, n, batch_size):
+            batch = {k: v[start:start + batch_size] for k, v in inputs.items()}
             size = len(next(iter(batch.values())))
             # Pad to a power of two so that any n compiles at most
-            # log2(PREDICT_BATCH) + 1 shapes, not one per call.
-            padded = min(PREDICT_BATCH, 1 << (size - 1).bit_length())
+            # log2(batch_size) + 1 shapes, not one per call.
+            padded = min(batch_size, 1 << (size - 1).bit_length())
             if padded != size:
                 batch = {k: np.concatenate([v, np.repeat(v[-1:], padded - size, axis=0)])
                          for k, v in batch.items()}
@@ -339,6 +328,15 @@ class PaletteAutoencoder(keras.Model):
         if isinstance(outs[0], dict):
             return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
         return np.concatenate(outs)
+
+    def _generate_batch(self):
+        """Images per generation step: as many as keep the float logits near
+        LOGITS_BYTES, a power of two. Logits that stay in the CPU's cache make
+        the head and argmax ~1.7x faster than 1,024-image batches (0.5 GB of
+        logits for 24x24 punks; measured in docs/benchmarks_models.md)."""
+        h, w = self.image_size
+        per_image = h * w * self.palette_size * 4
+        return 1 << max(0, min(PREDICT_BATCH, LOGITS_BYTES // per_image).bit_length() - 1)
 
     @property
     def index_decoder(self):
@@ -398,7 +396,7 @@ class PaletteAutoencoder(keras.Model):
             return (probs.cumsum(-1) < u).sum(-1).clip(0, self.palette_size - 1)
         # Argmax on the backend, compiled: only (N, H, W) int32 indices cross
         # to numpy, not the (N, H, W, K) float logits (5 GB for 10,000 punks).
-        out = self._run(self.index_decoder, inputs)
+        out = self._run(self.index_decoder, inputs, self._generate_batch())
         self._check_finite(out.min(initial=0) >= 0)
         return out.astype(self.palette.index_dtype)
 
