@@ -136,7 +136,7 @@ class PaletteAutoencoder(keras.Model):
         """`keras.Model.compile`, with XLA on TensorFlow CPU by default.
 
         Keras' "auto" leaves XLA off on a TensorFlow machine without GPU;
-        these models support it and train ~1.3x faster with it
+        these models support it and train ~1.46x faster with it
         (docs/benchmarks_models.md). Under a `tf.distribute` strategy Keras'
         own choice stands. Pass `jit_compile=False` to opt out.
         """
