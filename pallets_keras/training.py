@@ -217,7 +217,8 @@ def finetune(model, dataset, epochs=5, warmup_epochs=1, batch_size=64, learning_
     First `warmup_epochs` with the body frozen so the new palette ends learn
     to speak its language, then the whole model at `body_learning_rate`
     (default learning_rate / 3), with early stopping on the validation loss
-    and optional resumable checkpoints.
+    and optional resumable checkpoints. `warmup_epochs=epochs` trains the
+    palette ends only; `warmup_epochs=0` trains everything from the start.
 
     Returns:
         dict of lists: the merged Keras history of both phases.
