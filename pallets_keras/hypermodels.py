@@ -21,7 +21,6 @@ on first use, so `import pallets_keras.tuning` alone does not pick a backend.
 import gc
 import json
 import os
-import random
 import time
 
 import keras
@@ -29,6 +28,7 @@ import keras_tuner as kt
 import numpy as np
 
 from pallets_keras import training
+from pallets_keras.random_utils import set_random_seed
 from pallets_keras.models import build as build_model
 from pallets_keras.models.variants import axes
 
@@ -61,34 +61,6 @@ def max_conv_stages(image_size):
             s % 2 ** (stages + 1) == 0 and s >= 2 ** (stages + 1) for s in image_size):
         stages += 1
     return stages
-
-
-def set_random_seed(seed):
-    """`keras.utils.set_random_seed`, without importing TensorFlow on JAX or torch.
-
-    Keras 3.15's version also seeds TensorFlow whenever it is installed, which
-    imports it (about 5 s and 700 MB per process) into every JAX or torch
-    search process. Falls back to Keras' own when its internals move.
-    """
-    if keras.backend.backend() != "tensorflow":
-        try:
-            from keras.src.backend.common import global_state
-            from keras.src.random import seed_generator
-            from keras.src.utils import rng_utils
-
-            global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
-            global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
-        except (ImportError, AttributeError):
-            pass
-        else:
-            random.seed(seed)
-            np.random.seed(seed)
-            if keras.backend.backend() == "torch":
-                import torch
-
-                torch.manual_seed(seed)
-            return
-    keras.utils.set_random_seed(seed)
 
 
 class PalletsHyperModel(kt.HyperModel):

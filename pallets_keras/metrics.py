@@ -78,10 +78,11 @@ def elbo(model, dataset, batch_size=500, seed=0):
     import keras
 
     from pallets_keras import losses
+    from pallets_keras.random_utils import set_random_seed
 
     if model.latent == "none":
         raise ValueError("ELBO applies to VAEs (gaussian or gumbel latents) only.")
-    keras.utils.set_random_seed(seed)
+    set_random_seed(seed)
     rec_sum, kl_sum = 0.0, 0.0
     x = dataset.model_inputs()
     n = len(dataset)

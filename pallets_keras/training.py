@@ -9,6 +9,7 @@ from pathlib import Path
 import keras
 
 from pallets_keras.callbacks import KLWarmup, TemperatureAnnealing
+from pallets_keras.random_utils import set_random_seed
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,9 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
             cut short resumes from its last finished epoch when called again.
         early_stopping_patience: int, stop when `val_loss` (or `loss`) has not
             improved for this many epochs and restore the best weights.
-        seed: int, `keras.utils.set_random_seed` before training.
+        seed: int, seeds Python, NumPy and Keras before training
+            (`keras.utils.set_random_seed`, minus its TensorFlow import on
+            JAX and torch).
         callbacks: extra Keras callbacks.
         compile: bool, (re)compile with Adam(learning_rate) first.
         lr_schedule: None (constant) or "cosine" (cosine decay to 1% of
@@ -83,7 +86,7 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}.")
     if seed is not None:
-        keras.utils.set_random_seed(seed)
+        set_random_seed(seed)
     target, scope = model, contextlib.nullcontext
     if distribute is not None:
         distribution, replicas = _resolve_distribution(distribute, batch_size)
@@ -291,7 +294,7 @@ def train_recipe(recipe, out_dir, work_dir=None, verbose=2):
     recipe = load_recipe(recipe)
     fit_args = dict(recipe.get("fit", {}))
     seed = fit_args.pop("seed", 0)
-    keras.utils.set_random_seed(seed)
+    set_random_seed(seed)
     ds = recipe_dataset(recipe)
     train, test = ds.split()
     model = build(recipe["variant"], palette=ds.palette, image_size=ds.image_size,

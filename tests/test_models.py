@@ -202,3 +202,28 @@ def test_xla_on_tensorflow_by_default(tiny_dataset, monkeypatch):
     monkeypatch.setenv("PALLETS_KERAS_XLA", "0")
     model.compile(optimizer="adam")
     assert model.jit_compile is False
+
+
+@pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="TF is the backend here")
+def test_seeded_fit_does_not_import_tensorflow(tmp_path):
+    """`fit(seed=)` seeds like Keras without importing TensorFlow (5 s, 700 MB)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "import pallets_keras as pk\n"
+        "from pallets_keras.datasets.pixel_dataset import PixelDataset\n"
+        "from pallets_keras.palette import Palette\n"
+        "pal = Palette([[0, 0, 0, 0], [255, 0, 0, 255], [0, 255, 0, 255]])\n"
+        "idx = np.random.default_rng(0).integers(0, 3, (16, 4, 4)).astype('uint8')\n"
+        "ds = PixelDataset(pal, idx)\n"
+        "m = pk.models.build('onehot_vae', palette=pal, image_size=(4, 4), units=(8,),\n"
+        "                    latent_dim=2, embedding_dim=2, pixel_channels=2)\n"
+        "pk.fit(m, ds, epochs=1, batch_size=8, seed=3, verbose=0)\n"
+        "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, env={**os.environ}, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]

@@ -90,7 +90,9 @@ def test_hypermodel_per_family(fam, tiny_dataset):
 def test_set_random_seed_matches_keras(tiny_dataset):
     hm = tuning.hypermodel("onehot_vae", tiny_dataset)
     weights = []
-    for seed_fn in (hypermodels.set_random_seed, keras.utils.set_random_seed):
+    from pallets_keras.random_utils import set_random_seed
+
+    for seed_fn in (set_random_seed, keras.utils.set_random_seed):
         seed_fn(7)
         weights.append(hm.build(small_hp("onehot_vae", tiny_dataset)).get_weights())
         draw = (np.random.rand(), __import__("random").random())
