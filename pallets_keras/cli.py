@@ -269,14 +269,8 @@ def build_parser(tune=False):
                         "sprite sheet (10%% held out for validation)")
     t.add_argument("--epochs", type=_positive_int, default=10, help="default 10")
     _data_options(t)
-    t.add_argument("--batch-size", type=_positive_int, default=64, help="default 64")
-    t.add_argument("--lr", type=_positive_float, default=1e-3,
-                   help="Adam learning rate (default 1e-3)")
-    t.add_argument("--seed", type=int, default=0, help="default 0")
-    t.add_argument("--no-eval", action="store_true",
-                   help="skip scoring the trained model on the held-out images")
-    t.add_argument("-o", "--out", required=True, metavar="DIR",
-                   help="the preset folder to write")
+    _fit_options(t, lr_help="Adam learning rate (default 1e-3)",
+                 eval_help="skip scoring the trained model on the held-out images")
     t.set_defaults(func=cmd_train)
 
     # --- finetune
@@ -295,15 +289,9 @@ def build_parser(tune=False):
     f.add_argument("--warmup-epochs", type=int, default=1,
                    help="first epochs with the body frozen (default 1)")
     _data_options(f)
-    f.add_argument("--batch-size", type=_positive_int, default=64, help="default 64")
-    f.add_argument("--lr", type=_positive_float, default=1e-3,
-                   help="learning rate of the palette ends (default 1e-3; the body "
-                        "trains at a third of it)")
-    f.add_argument("--seed", type=int, default=0, help="default 0")
-    f.add_argument("--no-eval", action="store_true",
-                   help="skip scoring the model on the held-out images")
-    f.add_argument("-o", "--out", required=True, metavar="DIR",
-                   help="the preset folder to write")
+    _fit_options(f, lr_help="learning rate of the palette ends (default 1e-3; the body "
+                            "trains at a third of it)",
+                 eval_help="skip scoring the model on the held-out images")
     f.set_defaults(func=cmd_finetune)
 
     # --- eval
@@ -331,6 +319,16 @@ def build_parser(tune=False):
     # --- tune (pallets_keras.tuning, wired lazily)
     _add_tune(sub, tune)
     return parser
+
+
+def _fit_options(parser, lr_help, eval_help):
+    """The options `train` and `finetune` share after their data options."""
+    parser.add_argument("--batch-size", type=_positive_int, default=64, help="default 64")
+    parser.add_argument("--lr", type=_positive_float, default=1e-3, help=lr_help)
+    parser.add_argument("--seed", type=int, default=0, help="default 0")
+    parser.add_argument("--no-eval", action="store_true", help=eval_help)
+    parser.add_argument("-o", "--out", required=True, metavar="DIR",
+                        help="the preset folder to write")
 
 
 def _data_options(parser):

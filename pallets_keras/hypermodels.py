@@ -25,12 +25,11 @@ import time
 
 import keras
 import keras_tuner as kt
-import numpy as np
 
 from pallets_keras import training
-from pallets_keras.random_utils import set_random_seed
 from pallets_keras.models import build as build_model
 from pallets_keras.models.variants import axes
+from pallets_keras.random_utils import set_random_seed
 
 # Choices shared by all families (names are the hyperparameter names).
 CONV_FILTERS = [8, 16, 32, 64]
