@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from pallets_keras import io_utils
+from pallets_keras.errors import PalletsValueError
 from pallets_keras.palette import Palette
 from pallets_keras.version import __version__
 
@@ -31,7 +32,7 @@ MAX_PALETTE_SIZE = 4096
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class PresetError(ValueError):
+class PresetError(PalletsValueError):
     """A preset that cannot be used: missing, tampered with, or too new."""
 
 
