@@ -54,6 +54,131 @@ def _nearest(rgba, cols):
     return out
 
 
+QUANTIZERS = ("kmeans", "mediancut", "maxcoverage", "fastoctree", "libimagequant")
+# Distinct colours k-means sees at most: beyond, colours are pooled into
+# histogram bins first. Bounds its time and memory for any input.
+_MAX_KMEANS_COLORS = 1 << 16
+
+
+def unique_colors(images, return_counts=False):
+    """The distinct colours of `images` (..., 4) uint8, as sorted packed uint32.
+
+    Counted chunk by chunk, so the temporaries stay a few MB for any image
+    (no palette is built: any number of colours works).
+
+    Args:
+        images: uint8 RGBA array.
+        return_counts: bool, also return how many pixels have each colour.
+
+    Returns:
+        (M,) uint32 packed colours (R is the high byte; `_unpack` gives RGBA),
+        and their (M,) int64 counts when asked.
+    """
+    pixels = _check_rgba(images).reshape(-1, 4)
+    keys, counts = [], []
+    for i in range(0, len(pixels), _CHUNK):
+        k, c = np.unique(_pack(pixels[i : i + _CHUNK]), return_counts=True)
+        keys.append(k)
+        counts.append(c)
+    if not keys:
+        empty = np.zeros(0, np.uint32)
+        return (empty, np.zeros(0, np.int64)) if return_counts else empty
+    if len(keys) == 1:
+        unique, total = keys[0], counts[0].astype(np.int64)
+    else:
+        unique, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+        total = np.bincount(inverse, weights=np.concatenate(counts),
+                            minlength=len(unique)).astype(np.int64)
+    return (unique, total) if return_counts else unique
+
+
+def _share_budget(budget, w_opaque, w_soft, n_opaque, n_soft):
+    """(opaque colours, translucent colours) out of `budget`: in proportion to
+    the groups' weights, at least one each when possible, none beyond a
+    group's own distinct colours (the spare goes to the other group)."""
+    if budget <= 0:
+        return 0, 0
+    if not n_soft:
+        return min(budget, n_opaque), 0
+    if not n_opaque:
+        return 0, min(budget, n_soft)
+    if budget == 1:  # one colour: the heavier group gets it
+        return (1, 0) if w_opaque >= w_soft else (0, 1)
+    k_soft = int(round(budget * w_soft / max(w_opaque + w_soft, 1e-12)))
+    k_soft = min(max(k_soft, 1), budget - 1)
+    k_opaque = budget - k_soft
+    if k_soft > n_soft:
+        k_soft, k_opaque = n_soft, min(n_opaque, budget - n_soft)
+    elif k_opaque > n_opaque:
+        k_opaque, k_soft = n_opaque, min(n_soft, budget - n_opaque)
+    return k_opaque, k_soft
+
+
+def _pool(points, weights, limit):
+    """At most `limit` weighted points: `points` (M, D) uint8 pooled into
+    histogram bins of 2**s per channel (the smallest s that fits), each bin
+    its members' weighted mean. Deterministic; how pngquant bounds its input."""
+    points = points.astype(np.int64)
+    for shift in range(1, 8):
+        binned = points >> shift
+        key = np.zeros(len(points), np.int64)
+        for d in range(points.shape[1]):
+            key = key * (256 >> shift) + binned[:, d]
+        bins, inverse = np.unique(key, return_inverse=True)
+        if len(bins) <= limit:
+            break
+    total = np.bincount(inverse, weights=weights, minlength=len(bins))
+    means = np.stack([np.bincount(inverse, weights=weights * points[:, d],
+                                  minlength=len(bins)) for d in range(points.shape[1])], 1)
+    return means / total[:, None], total
+
+
+def _quantize_group(colors, counts, k, method, seed, translucent):
+    """At most `k` colours (uint8 RGBA) standing for `colors` (M, 4) weighted
+    by `counts`. Opaque groups are quantized on RGB and stay opaque; a
+    translucent group on RGBA, its alpha kept in 1-254."""
+    if len(colors) <= k:
+        return colors
+    dims = 4 if translucent else 3
+    if method == "kmeans":
+        from sklearn.cluster import KMeans
+
+        points, weights = colors[:, :dims].astype(np.float64), counts.astype(np.float64)
+        if len(points) > _MAX_KMEANS_COLORS:
+            points, weights = _pool(colors[:, :dims], weights, _MAX_KMEANS_COLORS)
+        k = min(k, len(points))
+        km = KMeans(n_clusters=k, n_init=1, random_state=seed, max_iter=100)
+        # Each distinct colour once, weighted by its pixels: the same optimum
+        # as k-means over every pixel, at a fraction of the cost.
+        km.fit(points, sample_weight=weights)
+        centres = np.clip(np.round(km.cluster_centers_), 0, 255).astype(np.uint8)
+    else:
+        centres = _pil_quantize(colors[:, :dims], counts, k, method, translucent)
+    if translucent:
+        centres[:, 3] = np.clip(centres[:, 3], 1, 254)
+    else:
+        centres = np.concatenate([centres, np.full((len(centres), 1), 255, np.uint8)], 1)
+    return _unpack(np.unique(_pack(centres)))
+
+
+def _pil_quantize(points, counts, k, method, translucent):
+    """One of PIL's quantizers on `points` (M, 3 or 4) weighted by `counts`."""
+    from PIL import Image
+
+    k = min(k, 256)  # PIL's quantizers make at most 256 colours
+    if translucent and method not in ("fastoctree", "libimagequant"):
+        method = "fastoctree"  # PIL quantizes RGBA with these two only
+    # One row of pixels, each colour repeated by its frequency (capped so huge
+    # sets stay small), is what PIL quantizes.
+    reps = np.maximum(1, np.round(counts / max(1, counts.sum() / 2_000_000)))
+    strip = np.repeat(points, reps.astype(np.int64), axis=0)[None]
+    img = Image.fromarray(np.ascontiguousarray(strip), "RGBA" if translucent else "RGB")
+    q = img.quantize(colors=k, method=Image.Quantize[method.upper()])
+    channels = 4 if translucent else 3
+    pal = np.array(q.getpalette(rawmode="RGBA" if translucent else "RGB"), np.uint8)
+    return pal.reshape(-1, channels)[np.unique(np.asarray(q))]
+
+
 @dataclasses.dataclass(frozen=True)
 class SnapReport:
     """What `Palette.encode(..., snap=True)` changed.
@@ -139,60 +264,95 @@ class Palette:
         return cls(_unpack(unique), name=name)
 
     @classmethod
-    def quantize(cls, images, max_colors, name=None):
+    def quantize(cls, images, max_colors, name=None, method="kmeans", seed=0):
         """A palette of at most `max_colors` colours that approximates `images`.
 
         When the images already use at most `max_colors` colours the palette is
-        exact (same as `from_images`). Otherwise fully transparent pixels keep
-        their own colour (0, 0, 0, 0) and the other pixels are quantized by
-        PIL: median cut on RGB when they are all opaque (the usual case for
-        pixel art), fast octree on RGBA when some are semi-transparent. Each
-        pixel's weight is its frequency, so frequent colours survive. PIL
-        makes at most 256 colours, so a larger `max_colors` gives at most 257
-        (256 and the transparent one) when quantizing is needed.
+        exact (same as `from_images`). Otherwise pixels fall in three groups
+        that are never mixed, so a quantized colour never averages alpha
+        across them:
 
-        Use `encode(images, snap=True, return_report=True)` to map pixels to the
-        result and learn how many changed.
+        - fully transparent pixels (alpha 0) keep their own colour (0, 0, 0, 0);
+        - opaque pixels (alpha 255) are quantized on their RGB alone, and every
+          colour made for them is opaque;
+        - translucent pixels (alpha 1-254, e.g. a soft edge) are quantized on
+          RGBA among themselves, alpha as a coordinate of its own, and their
+          colours keep an alpha in 1-254.
+
+        The budget is shared between opaque and translucent pixels in
+        proportion to their weight (pixel count times alpha), at least one
+        colour each. Each distinct colour weighs its frequency, so frequent
+        colours survive. Any number of source colours works: beyond 65,536
+        distinct ones, colours are first pooled into histogram bins (their
+        weighted mean), as pngquant does, which keeps memory bounded.
+
+        Args:
+            images: uint8 RGBA array (..., 4).
+            max_colors: int >= 1, the most colours in the result (transparent
+                included).
+            name: optional str.
+            method: "kmeans" (default; weighted k-means, scikit-learn's
+                `KMeans`: the lowest mean colour error on every set that
+                bench/bench_quantizers.py measures) or one of PIL's quantizers for the opaque
+                pixels: "mediancut", "maxcoverage", "fastoctree",
+                "libimagequant" (when this Pillow build has it; check
+                `PIL.features.check_feature("libimagequant")`). PIL makes at
+                most 256 colours per group and quantizes translucent pixels
+                with "fastoctree" (or "libimagequant"), its RGBA quantizers.
+            seed: int, seeds k-means (the result is deterministic).
+
+        Returns:
+            A `Palette`. Use `encode(images, snap=True, return_report=True)` to
+            map pixels to it (opaque pixels go to opaque colours) and learn how
+            many changed.
+
+        Raises:
+            PalletsTypeError, PalletsValueError: bad `max_colors` or `method`.
+
+        Example:
+        >>> pal = Palette.quantize(rgba, 64)
+        >>> idx = pal.encode(rgba, snap=True)
         """
-        from PIL import Image
+        from pallets_keras.errors import PalletsTypeError, PalletsValueError
 
         if isinstance(max_colors, bool) or not isinstance(max_colors, (int, np.integer)):
-            raise TypeError(f"max_colors must be an int, got {max_colors!r}.")
+            raise PalletsTypeError(f"max_colors must be an int, got {max_colors!r}.")
         if max_colors < 1:
-            raise ValueError(f"max_colors must be >= 1, got {max_colors}.")
-        images = _check_rgba(images)
-        packed = _pack(images).ravel()
-        if packed.size == 0:
-            raise ValueError("Cannot build a palette from zero pixels.")
-        unique, counts = np.unique(packed, return_counts=True)
+            raise PalletsValueError(f"max_colors must be >= 1, got {max_colors}.")
+        if method not in QUANTIZERS:
+            raise PalletsValueError(
+                f"method must be one of {', '.join(QUANTIZERS)}, got {method!r}.")
+        if method == "libimagequant":
+            from PIL import features
+
+            if not features.check_feature("libimagequant"):
+                raise PalletsValueError(
+                    "This Pillow build has no libimagequant (PIL.features."
+                    "check_feature('libimagequant') is False); use method='kmeans'.")
+        unique, counts = unique_colors(images, return_counts=True)
+        if len(unique) == 0:
+            raise PalletsValueError("Cannot build a palette from zero pixels.")
         if len(unique) <= max_colors:
             return cls(_unpack(unique), name=name)
         colors = _unpack(unique)
-        transparent = colors[:, 3] == 0
-        budget = max_colors - int(transparent.any())
-        visible, weights = colors[~transparent], counts[~transparent]
+        alpha = colors[:, 3]
+        clear, opaque = alpha == 0, alpha == 255
+        soft = ~clear & ~opaque
+        budget = max_colors - int(clear.any())
+        # Weight of each group: pixels times their opacity, so a faint edge
+        # does not take colours from the bodies that carry the picture.
+        w_opaque = float(counts[opaque].sum())
+        w_soft = float((counts[soft] * alpha[soft].astype(np.float64) / 255).sum())
+        k_opaque, k_soft = _share_budget(budget, w_opaque, w_soft,
+                                         int(opaque.sum()), int(soft.sum()))
         chosen = []
-        if 1 <= len(visible) <= budget:  # only the transparent ones were too many
-            chosen.append(visible)
-        elif budget >= 1 and len(visible):
-            budget = min(budget, 256)  # PIL's quantizers make at most 256 colours
-            # One row of pixels, each unique colour repeated by its frequency
-            # (capped so huge sets stay small), is what PIL quantizes.
-            reps = np.maximum(1, np.round(weights / max(1, weights.sum() / 2_000_000)))
-            strip = np.repeat(visible, reps.astype(np.int64), axis=0)[None]
-            if (visible[:, 3] == 255).all():
-                img = Image.fromarray(np.ascontiguousarray(strip[..., :3]))
-                q = img.quantize(colors=budget, method=Image.Quantize.MEDIANCUT)
-                pal = np.array(q.getpalette()[: 3 * budget], np.uint8).reshape(-1, 3)
-                used = np.unique(np.asarray(q))
-                pal = np.concatenate([pal[used], np.full((len(used), 1), 255, np.uint8)], 1)
-            else:
-                img = Image.fromarray(np.ascontiguousarray(strip))
-                q = img.quantize(colors=budget, method=Image.Quantize.FASTOCTREE)
-                pal = np.array(q.getpalette(rawmode="RGBA")[: 4 * budget], np.uint8)
-                pal = pal.reshape(-1, 4)[np.unique(np.asarray(q))]
-            chosen.append(pal)
-        if transparent.any():
+        if k_opaque:
+            chosen.append(_quantize_group(colors[opaque], counts[opaque], k_opaque,
+                                          method, seed, translucent=False))
+        if k_soft:
+            chosen.append(_quantize_group(colors[soft], counts[soft], k_soft,
+                                          method, seed, translucent=True))
+        if clear.any():
             chosen.append(np.array([TRANSPARENT], np.uint8))
         merged = np.unique(_pack(np.concatenate(chosen)))
         return cls(_unpack(merged), name=name)
@@ -217,7 +377,9 @@ class Palette:
             images: uint8 array whose last axis is RGBA.
             snap: bool. False (default): a colour outside the palette is an
                 error naming the colours and where they are. True: such pixels
-                take the nearest palette colour (Euclidean in RGBA).
+                take the nearest palette colour (Euclidean in RGBA; opaque
+                pixels take an opaque colour and transparent ones a
+                transparent colour when the palette has one: `nearest`).
             return_report: bool, also return a `SnapReport`.
 
         Returns:
@@ -259,21 +421,38 @@ class Palette:
             warnings.warn(str(report), stacklevel=2)
         return (indices, report) if return_report else indices
 
-    def nearest(self, rgba):
+    def nearest(self, rgba, keep_opaque=True):
         """Index of the nearest palette colour for each colour (..., 4) -> (N,).
 
-        Nearest is Euclidean in RGBA; ties go to the lower index. A fully
-        transparent colour (alpha 0) looks the same whatever its RGB, so when
-        the palette has fully transparent colours it maps to the nearest of
-        them (usually (0, 0, 0, 0)) rather than to a visible colour.
+        Nearest is Euclidean in RGBA; ties go to the lower index. Two rules
+        keep what a viewer sees:
+
+        - a fully transparent colour (alpha 0) looks the same whatever its
+          RGB, so when the palette has fully transparent colours it maps to
+          the nearest of them (usually (0, 0, 0, 0)) rather than to a visible
+          colour;
+        - with `keep_opaque` (default), an opaque colour (alpha 255) maps to
+          the nearest opaque palette colour when there is one, so a sprite's
+          body never turns see-through because a translucent colour happened
+          to be closer in RGBA.
+
+        Args:
+            rgba: uint8 colours (..., 4).
+            keep_opaque: bool, the second rule above; False gives the plain
+                nearest colour in RGBA (transparency still kept).
+
+        Returns:
+            (N,) int64 palette indices.
         """
         rgba = _check_rgba(rgba).reshape(-1, 4).astype(np.int32)
         cols = self.colors.astype(np.int32)
         out = _nearest(rgba, cols)
-        clear = cols[:, 3] == 0
-        hidden = rgba[:, 3] == 0
-        if clear.any() and hidden.any():
-            out[hidden] = np.flatnonzero(clear)[_nearest(rgba[hidden], cols[clear])]
+        rules = [(cols[:, 3] == 0, rgba[:, 3] == 0)]
+        if keep_opaque:
+            rules.append((cols[:, 3] == 255, rgba[:, 3] == 255))
+        for in_palette, asked in rules:
+            if in_palette.any() and asked.any():
+                out[asked] = np.flatnonzero(in_palette)[_nearest(rgba[asked], cols[in_palette])]
         return out
 
     def decode(self, indices_or_probs):

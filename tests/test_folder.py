@@ -8,6 +8,7 @@ from PIL import Image
 
 from pallets_keras import Palette
 from pallets_keras.datasets import PixelDataset, folder
+from pallets_keras.errors import PalletsValueError
 
 COLOURS = np.array([[255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255],
                     [255, 217, 38, 128], [9, 9, 9, 255]], np.uint8)
@@ -27,6 +28,12 @@ def save(path, array, mode=None, **kw):
     img = Image.fromarray(array) if mode is None else Image.fromarray(array).convert(mode)
     img.save(path, **kw)
     return path
+
+
+def sources(report):
+    """(file, row, col) per image, from the report's sources array."""
+    s = report.sources
+    return list(zip(s["file"].tolist(), s["row"].tolist(), s["col"].tolist()))
 
 
 @pytest.fixture
@@ -55,8 +62,9 @@ def test_sheet_tiles(sheet):
     rep = ds.load_report
     assert rep["empty_tiles_skipped"] == 1 and rep["images"] == 5 and rep["files"] == 1
     assert rep["tile_size"] == (16, 16)
-    assert rep["sources"] == [("sheet.png", 0, 0), ("sheet.png", 0, 1), ("sheet.png", 0, 2),
-                              ("sheet.png", 1, 0), ("sheet.png", 1, 2)]
+    assert sources(rep) == [("sheet.png", 0, 0), ("sheet.png", 0, 1), ("sheet.png", 0, 2),
+                            ("sheet.png", 1, 0), ("sheet.png", 1, 2)]
+    assert rep.sources["frame"].tolist() == [0] * 5
     assert rep["transparent_canonicalized"] == 16 * 16
     assert not rep["quantized"] and rep["pixels_changed"] == 0
     assert rep["share_changed"] == 0.0
@@ -92,7 +100,8 @@ def test_folder_of_sprites(tmp_path, size):
     assert ds.name == f"sprites{size}"
     assert len(ds.palette) == 6 and not ds.load_report["quantized"]
     np.testing.assert_array_equal(ds.rgba(), np.stack(arrays))  # sorted order, exact
-    assert [s[0] for s in ds.load_report["sources"]] == [f"s{i:02d}.png" for i in range(7)]
+    assert ds.load_report.sources["file"].tolist() == [f"s{i:02d}.png" for i in range(7)]
+    assert (ds.load_report.sources["row"] == -1).all()
 
 
 def test_recursive_and_extensions(tmp_path):
@@ -101,9 +110,13 @@ def test_recursive_and_extensions(tmp_path):
     save(tmp_path / "sub" / "c.bmp", sprite(8, COLOURS[2])[..., :3])
     (tmp_path / "notes.txt").write_text("not an image")
     (tmp_path / ".hidden.png").write_bytes(b"junk")
-    assert len(folder.load(tmp_path)) == 1
+    top = folder.load(tmp_path)
+    assert len(top) == 1
+    # Every file not read is named with its reason.
+    assert dict(top.load_report.skipped_files) == {
+        ".hidden.png": "hidden", "notes.txt": "not an image format Pillow reads (.txt)"}
     ds = folder.load(tmp_path, recursive=True)
-    assert [s[0] for s in ds.load_report["sources"]] == ["a.PNG", "sub/b.gif", "sub/c.bmp"]
+    assert ds.load_report.sources["file"].tolist() == ["a.PNG", "sub/b.gif", "sub/c.bmp"]
 
 
 # ------------------------------------------------------------ modes
@@ -165,14 +178,15 @@ def test_mode_i16(tmp_path):
         folder.to_rgba(Image.fromarray(np.array([[70000]], np.int32)))
 
 
-def test_gif_first_frame(tmp_path):
+def test_gif_first_frame_option(tmp_path):
     frames = [Image.new("P", (4, 4), i) for i in range(3)]
     for f in frames:
         f.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0])
     path = tmp_path / "anim.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:])
-    ds = folder.load(path)
+    ds = folder.load(path, frames="first")
     assert len(ds) == 1 and (ds.rgba() == [0, 0, 0, 255]).all()
+    assert ds.load_report.frames == 1
 
 
 # ------------------------------------------------------------ palettes
@@ -239,7 +253,9 @@ def test_mixed_sizes_lists_offenders(tmp_path):
 
 def test_sheet_not_a_multiple(tmp_path):
     save(tmp_path / "odd.png", np.zeros((20, 32, 4), np.uint8))
-    with pytest.raises(ValueError, match=r"odd\.png is 32x20.*16x16 tiles.*32x16"):
+    with pytest.raises(PalletsValueError,
+                       match=r"odd\.png is 32x20.*16x16 tiles.*ragged='drop'.*ragged='pad'"
+                             r".*margin"):
         folder.load(tmp_path, tile_size=16)
 
 
@@ -258,15 +274,18 @@ def test_truncated_png(tmp_path):
 
 
 def test_empty_and_missing(tmp_path):
-    with pytest.raises(ValueError, match=r"No images.*\.png, \.gif, \.bmp"):
+    with pytest.raises(ValueError, match=r"No images.*\.png, \.gif, \.bmp, \.xpm"):
         folder.load(tmp_path)
     (tmp_path / "sub").mkdir()
     with pytest.raises(ValueError, match="recursive=True"):
         folder.load(tmp_path)
     with pytest.raises(FileNotFoundError, match="nowhere"):
         folder.load(tmp_path / "nowhere")
-    (tmp_path / "x.jpg").write_bytes(b"")
-    with pytest.raises(ValueError, match=r"accepted extensions"):
+    (tmp_path / "x.txt").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"Pillow has no reader for '\.txt'"):
+        folder.load(tmp_path / "x.txt")
+    (tmp_path / "x.jpg").write_bytes(b"")  # a format Pillow reads, but broken
+    with pytest.raises(ValueError, match=r"Cannot read .*x\.jpg"):
         folder.load(tmp_path / "x.jpg")
 
 

@@ -216,7 +216,7 @@ def test_quantize_properties(img, max_colors):
 def test_nearest_is_truly_nearest(pal, seed):
     queries = np.random.default_rng(seed).integers(0, 256, size=(50, 4), dtype=np.uint8)
     queries[:, 3] = np.maximum(queries[:, 3], 1)  # alpha 0 has its own rule
-    got = pal.nearest(queries)
+    got = pal.nearest(queries, keep_opaque=False)
     d = ((queries[:, None].astype(np.int64) - pal.colors[None].astype(np.int64)) ** 2).sum(-1)
     np.testing.assert_array_equal(d[np.arange(50), got], d.min(1))
     np.testing.assert_array_equal(got, d.argmin(1))  # ties: lowest index
@@ -234,3 +234,28 @@ def test_quantize_many_colours_keeps_frequent_and_transparent():
     assert 0 < rep.share_moved <= 0.75
     err = np.abs(pal.decode(idx).astype(int) - img).mean()
     assert err < 20  # a real approximation, not noise
+
+
+def test_nearest_keeps_opaque_colours_opaque():
+    pal = Palette([[0, 0, 0, 0], [200, 200, 200, 230], [150, 150, 150, 255]])
+    opaque = np.array([[200, 200, 200, 255]], np.uint8)
+    assert pal.nearest(opaque, keep_opaque=False).tolist() == [1]  # closer in RGBA
+    assert pal.nearest(opaque).tolist() == [2]  # but an opaque pixel stays opaque
+    assert pal.encode(opaque, snap=True, return_report=True)[0].tolist() == [2]
+    soft = np.array([[200, 200, 200, 240]], np.uint8)
+    assert pal.nearest(soft).tolist() == [1]  # translucent: plain nearest
+
+
+def test_quantize_never_mixes_alpha_groups():
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (2, 32, 32, 4), dtype=np.uint8)
+    img[0, ..., 3] = 255  # an opaque image, a translucent one
+    img[1, ..., 3] = np.clip(img[1, ..., 3], 1, 254)
+    for method in ("kmeans", "mediancut", "fastoctree"):
+        pal = Palette.quantize(img, 24, method=method)
+        alpha = pal.colors[:, 3]
+        assert len(pal) <= 24 and (alpha == 255).any() and ((alpha > 0) & (alpha < 255)).any()
+        out = pal.decode(pal.encode(img, snap=True, return_report=True)[0])
+        assert (out[0, ..., 3] == 255).all(), method
+    with pytest.raises(ValueError, match="method must be one of"):
+        Palette.quantize(img, 8, method="octree")
