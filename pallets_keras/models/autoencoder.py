@@ -428,23 +428,79 @@ class PaletteAutoencoder(keras.Model):
         idx = self._indices(x)
         return self.decode(self.encode(idx, labels), labels if self.is_conditional else None)
 
-    def sample_latent(self, n, seed=None):
-        """n draws from the prior: N(0, I), or uniform one-hot categoricals."""
+    # ------------------------------------------------------------- priors
+    @property
+    def priors(self):
+        """{name: Prior} the model can sample from: the training prior (as
+        "standard_normal" or "uniform_categorical") and any fitted one
+        (`pallets_keras.priors.fit_prior`). Empty for plain autoencoders."""
+        from pallets_keras.priors import training_prior
+
+        table = self.__dict__.setdefault("_priors", {})
+        if self.latent != "none":
+            base = training_prior(self)
+            table.setdefault(base.kind, base)
+        return table
+
+    @property
+    def default_prior(self):
+        """The name of the prior `sample` uses when not told: a fitted one
+        when the preset chose it, else the training prior."""
+        name = self.__dict__.get("_default_prior")
+        if name is None and self.latent != "none":
+            from pallets_keras.priors import training_prior
+
+            name = training_prior(self).kind
+        return name
+
+    def add_prior(self, prior, name=None, default=False):
+        """Attaches a `Prior` under `name` (default: its kind); `default=True`
+        makes `sample` use it when no `prior=` is given.
+
+        Raises:
+            PalletsValueError: the prior's latent type or size does not fit.
+        """
+        prior.check_model(self)
+        name = name or prior.kind
+        self.priors[name] = prior
+        if default:
+            # Not an attribute Keras tracks: priors are saved by the preset.
+            object.__setattr__(self, "_default_prior", name)
+        return prior
+
+    def _prior(self, prior):
+        from pallets_keras.errors import PalletsKeyError
+        from pallets_keras.priors import Prior, training_prior
+
+        if self.latent == "none":
+            training_prior(self)  # raises: a plain autoencoder has no prior
+        if isinstance(prior, Prior):
+            prior.check_model(self)
+            return prior
+        name = self.default_prior if prior is None else prior
+        if name == "training":
+            return training_prior(self)
+        if name not in self.priors:
+            raise PalletsKeyError(
+                f"No prior {name!r} for {self.variant or 'this model'}; it has "
+                f"{sorted(self.priors)} (fit one with pallets_keras.priors.fit_prior).")
+        return self.priors[name]
+
+    def sample_latent(self, n, seed=None, prior=None):
+        """n latent codes (n, D) float32 drawn from a prior, seeded.
+
+        Args:
+            n: positive int.
+            seed: int or None.
+            prior: a name from `model.priors`, "training" (the prior the model
+                was trained against), a `Prior`, or None for `default_prior`.
+        """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
             raise ValueError(f"n must be a positive int, got {n!r}.")
-        rng = np.random.default_rng(seed)
-        if self.latent == "gumbel":
-            nvar, c = self.latent_shape
-            return np.eye(c, dtype="float32")[rng.integers(0, c, size=(n, nvar))].reshape(n, -1)
-        if self.latent == "none":
-            raise ValueError(
-                f"{self.variant} is a plain autoencoder: it has no prior to sample from. "
-                "Use a VAE (e.g. 'onehot_vae'), or decode codes of real images "
-                "(model.interpolate, model.reconstruct).")
-        return rng.standard_normal((n, self.latent_shape[0])).astype("float32")
+        return self._prior(prior).sample(int(n), np.random.default_rng(seed))
 
-    def sample(self, n, labels=None, seed=None, temperature=0.0):
-        """n new images (n, H, W, 4) uint8 from the prior, seeded.
+    def sample(self, n, labels=None, seed=None, temperature=0.0, prior=None):
+        """n new images (n, H, W, 4) uint8 drawn from a prior, seeded.
 
         Args:
             n: positive int.
@@ -452,10 +508,12 @@ class PaletteAutoencoder(keras.Model):
                 or an (n, L) array.
             seed: int, makes the draw reproducible.
             temperature: 0 takes each pixel's most likely colour; > 0 samples.
+            prior: which prior the latent codes come from (see `sample_latent`);
+                by default the one the preset measured best (`default_prior`).
         """
         if self.conditioning == "none" and labels is not None:
             self.labels_array(labels, n)  # raises: this model takes no labels
-        z = self.sample_latent(n, seed)
+        z = self.sample_latent(n, seed, prior)
         if self.conditioning == "labeled" and labels is not None:
             raise ValueError(
                 f"{self.variant} feeds labels to its encoder only, so they cannot steer "

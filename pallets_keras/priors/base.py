@@ -1,0 +1,84 @@
+"""The `Prior` interface and its registry."""
+
+import numpy as np
+
+from pallets_keras.errors import PalletsKeyError, PalletsValueError
+
+_REGISTRY = {}
+
+
+def register_prior(cls):
+    """Class decorator: makes a `Prior` subclass available under `cls.kind`."""
+    if not cls.kind or cls.kind in _REGISTRY:
+        raise ValueError(f"Prior kind {cls.kind!r} is empty or registered twice.")
+    _REGISTRY[cls.kind] = cls
+    return cls
+
+
+def prior_names():
+    """Registered prior kinds, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_prior_class(kind):
+    """The registered `Prior` subclass for `kind`.
+
+    Raises:
+        PalletsKeyError: no prior of that kind.
+    """
+    if kind not in _REGISTRY:
+        raise PalletsKeyError(f"Unknown prior kind {kind!r}; known: {prior_names()}.")
+    return _REGISTRY[kind]
+
+
+class Prior:
+    """A distribution over a model's flat latent codes (N, D) float32.
+
+    Subclasses set `kind` and `latents` (the latent types they serve:
+    "gaussian", "gumbel"), implement `sample`, and keep every constructor
+    argument as an attribute returned by `get_config`. Fitted parameters are
+    numpy arrays returned by `get_arrays` (stored in a preset's `priors.npz`,
+    never pickled).
+
+    Args:
+        latent_dim: int, D, the flat size of a latent code.
+    """
+
+    kind = None
+    latents = ()
+
+    def __init__(self, latent_dim):
+        self.latent_dim = int(latent_dim)
+
+    def sample(self, n, rng):
+        """n codes (n, D) float32 drawn with the numpy Generator `rng`."""
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"latent_dim": self.latent_dim}
+
+    def get_arrays(self):
+        """Fitted parameters as {name: ndarray}; empty for fixed priors."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config, arrays=None):
+        prior = cls(**config)
+        for name, value in (arrays or {}).items():
+            setattr(prior, name, np.asarray(value))
+        return prior
+
+    def check_model(self, model):
+        """Raises a clear error if this prior cannot feed `model`'s decoder."""
+        if model.latent not in self.latents:
+            raise PalletsValueError(
+                f"A {self.kind} prior serves {'/'.join(self.latents)} latents; "
+                f"{model.variant or 'this model'} has a {model.latent} latent.")
+        dim = int(np.prod(model.latent_shape))
+        if dim != self.latent_dim:
+            raise PalletsValueError(f"This {self.kind} prior draws {self.latent_dim}-d codes; "
+                                    f"the model's latent code has {dim}.")
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,23 @@
+"""N(0, I): the prior a Gaussian VAE is trained against."""
+
+import numpy as np
+
+from pallets_keras.priors.base import Prior, register_prior
+
+
+@register_prior
+class StandardNormalPrior(Prior):
+    """The standard normal N(0, I) over D dimensions.
+
+    Args:
+        latent_dim: int, D.
+
+    Example:
+    >>> z = StandardNormalPrior(8).sample(4, np.random.default_rng(0))  # (4, 8)
+    """
+
+    kind = "standard_normal"
+    latents = ("gaussian",)
+
+    def sample(self, n, rng):
+        return rng.standard_normal((n, self.latent_dim)).astype("float32")

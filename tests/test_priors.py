@@ -1,0 +1,111 @@
+"""Priors: the registry, the fits against known answers, sampling through
+`model.sample(prior=...)`, and storage in presets."""
+
+import numpy as np
+import pytest
+
+from pallets_keras import zoo
+from pallets_keras.errors import PalletsKeyError, PalletsValueError
+from pallets_keras.models import build
+from pallets_keras.priors import (CategoricalMixturePrior, GaussianMixturePrior,
+                                  StandardNormalPrior, UniformCategoricalPrior, fit_prior,
+                                  get_prior_class, prior_names)
+
+TINY = dict(filters=(8, 16), units=(32,), latent_dim=6, embedding_dim=4, pixel_channels=4,
+            categorical_dim=4, seed=0)
+
+
+def tiny(variant, ds):
+    return build(variant, palette=ds.palette, image_size=ds.image_size,
+                 label_names=ds.label_names, **TINY)
+
+
+def test_registry_knows_every_prior():
+    assert prior_names() == ["categorical_mixture", "gaussian_mixture", "standard_normal",
+                             "uniform_categorical"]
+    assert get_prior_class("gaussian_mixture") is GaussianMixturePrior
+    with pytest.raises(PalletsKeyError, match="known"):
+        get_prior_class("flow")
+
+
+def test_gaussian_mixture_recovers_two_clusters():
+    rng = np.random.default_rng(0)
+    codes = np.concatenate([rng.normal(-5, 0.5, (700, 2)), rng.normal(5, 1.0, (300, 2))])
+    prior = GaussianMixturePrior.fit(codes, num_components=2, seed=0)
+    order = np.argsort(prior.means[:, 0])
+    np.testing.assert_allclose(prior.weights[order], [0.7, 0.3], atol=0.02)
+    np.testing.assert_allclose(prior.means[order], [[-5, -5], [5, 5]], atol=0.15)
+    z = prior.sample(4000, np.random.default_rng(1))
+    assert z.dtype == np.float32 and z.shape == (4000, 2)
+    assert abs((z[:, 0] < 0).mean() - 0.7) < 0.03
+    # Spread of the wide cluster's draws is its own (1.0), not the narrow one's.
+    assert np.std(z[z[:, 0] > 0, 0]) == pytest.approx(1.0, abs=0.1)
+    half = GaussianMixturePrior.fit(codes, num_components=2, seed=0, scale=0.5)
+    zh = half.sample(4000, np.random.default_rng(1))
+    assert np.std(zh[zh[:, 0] > 0, 0]) == pytest.approx(0.5, abs=0.06)
+
+
+def test_categorical_mixture_keeps_co_occurrence():
+    # Two variables of 3 classes that always agree: independent uniform
+    # categoricals agree a third of the time, the mixture nearly always.
+    rng = np.random.default_rng(0)
+    c = rng.integers(0, 3, 3000)
+    classes = np.stack([c, c], 1)
+    prior = CategoricalMixturePrior.fit(classes, num_classes=3, num_components=3, seed=0)
+    z = prior.sample(2000, np.random.default_rng(1)).reshape(2000, 2, 3).argmax(-1)
+    assert (z[:, 0] == z[:, 1]).mean() > 0.97
+    assert np.bincount(z[:, 0], minlength=3).min() > 550  # all three classes drawn
+    u = UniformCategoricalPrior(2, 3).sample(2000, np.random.default_rng(1))
+    u = u.reshape(2000, 2, 3).argmax(-1)
+    assert (u[:, 0] == u[:, 1]).mean() < 0.4
+
+
+def test_training_priors_draw_what_sample_always_drew():
+    # The default prior reproduces the draws of earlier versions exactly.
+    rng = np.random.default_rng(3)
+    expected = rng.standard_normal((5, 6)).astype("float32")
+    np.testing.assert_array_equal(StandardNormalPrior(6).sample(5, np.random.default_rng(3)),
+                                  expected)
+    rng = np.random.default_rng(3)
+    onehot = np.eye(4, dtype="float32")[rng.integers(0, 4, size=(5, 8))].reshape(5, -1)
+    np.testing.assert_array_equal(
+        UniformCategoricalPrior(8, 4).sample(5, np.random.default_rng(3)), onehot)
+
+
+@pytest.mark.parametrize("variant, kind", [("onehot_vae", "gaussian_mixture"),
+                                           ("gsvae", "categorical_mixture"),
+                                           ("conv_cvae", "gaussian_mixture")])
+def test_fit_prior_then_sample_and_save(variant, kind, tiny_dataset, tmp_path):
+    model = tiny(variant, tiny_dataset)
+    training = model.default_prior
+    prior = fit_prior(model, tiny_dataset, num_components=3, seed=0)
+    assert prior.kind == kind and model.default_prior == kind
+    assert sorted(model.priors) == sorted([training, kind])
+    lab = {"odd": 1} if model.is_conditional else None
+    a = model.sample(6, labels=lab, seed=0)
+    np.testing.assert_array_equal(a, model.sample(6, labels=lab, seed=0, prior=kind))
+    z_fit = model.sample_latent(64, seed=0)
+    z_train = model.sample_latent(64, seed=0, prior="training")
+    assert not np.allclose(z_fit, z_train)
+    # The preset stores the fitted prior and its choice as default.
+    zoo.save_preset(model, tmp_path / "p")
+    loaded = zoo.load(tmp_path / "p")
+    assert loaded.default_prior == kind
+    np.testing.assert_array_equal(loaded.sample_latent(64, seed=0), z_fit)
+    np.testing.assert_array_equal(loaded.sample(6, labels=lab, seed=0), a)
+    assert "priors.npz" in zoo.info(tmp_path / "p")["files"]
+
+
+def test_prior_errors(tiny_dataset):
+    vae = tiny("onehot_vae", tiny_dataset)
+    with pytest.raises(PalletsKeyError, match="fit_prior"):
+        vae.sample(2, prior="gaussian_mixture")
+    with pytest.raises(PalletsValueError, match="gumbel"):
+        vae.add_prior(UniformCategoricalPrior(2, 3))
+    with pytest.raises(PalletsValueError, match="codes"):
+        vae.add_prior(StandardNormalPrior(5))
+    ae = tiny("onehot_ae", tiny_dataset)
+    with pytest.raises(PalletsValueError, match="no prior"):
+        fit_prior(ae, tiny_dataset)
+    with pytest.raises(PalletsValueError, match="no prior"):
+        ae.sample(2)
