@@ -67,6 +67,17 @@ def _positive_int(text):
     return value
 
 
+def _tile_size(text):
+    """--tile-size: "N" (N x N) or "H,W" (height, width), as the Python API's
+    tile_size=N or (H, W)."""
+    parts = text.replace("x", ",").split(",") if text else [text]
+    if len(parts) not in (1, 2):
+        raise argparse.ArgumentTypeError(
+            f"expected N or HEIGHT,WIDTH (e.g. 16 or 16,8), got {text!r}")
+    sizes = tuple(_positive_int(p.strip()) for p in parts)
+    return sizes[0] if len(sizes) == 1 else sizes
+
+
 def _steps(text):
     value = _positive_int(text)
     if value < 2:
@@ -310,8 +321,8 @@ def build_parser(tune=False):
     e.add_argument("--data", default="cpunks", metavar="cpunks|PATH",
                    help="'cpunks' (default) or a folder of sprites in the model's size, "
                         "all scored")
-    e.add_argument("--tile-size", type=_positive_int, default=None,
-                   help="with a folder: cut sheets into N x N tiles")
+    e.add_argument("--tile-size", type=_tile_size, default=None, metavar="N|H,W",
+                   help="with a folder: cut sheets into N x N (or H,W) tiles")
     e.add_argument("--seed", type=int, default=0, help="seed of the sampled figures")
     e.add_argument("--json", action="store_true", help="print the figures as JSON")
     e.set_defaults(func=cmd_eval)
@@ -332,8 +343,9 @@ def _fit_options(parser, lr_help, eval_help):
 
 
 def _data_options(parser):
-    parser.add_argument("--tile-size", type=_positive_int, default=None, metavar="N",
-                        help="a folder: cut each file into N x N tiles (sprite sheets)")
+    parser.add_argument("--tile-size", type=_tile_size, default=None, metavar="N|H,W",
+                        help="a folder: cut each file into N x N tiles, or H,W (height, "
+                             "width) tiles (sprite sheets)")
     parser.add_argument("--max-colors", type=_positive_int, default=None, metavar="K",
                         help="a folder: quantize to at most K colours (default 256)")
 
@@ -1076,7 +1088,9 @@ def cmd_finetune(args):
             raise CLIError(f"{args.name} is conditioned on {len(base['label_names'])} "
                            f"labels that {args.data} lacks (e.g. {missing[0]!r}); "
                            "fine-tune an unconditioned preset instead")
-    model = zoo.load(name, palette=ds.palette, image_size=ds.image_size)
+    # Seeded here, before the new palette ends and bottleneck are made, so
+    # the same data, preset and --seed give the same model on a backend.
+    model = zoo.load(name, palette=ds.palette, image_size=ds.image_size, seed=args.seed)
     _note(_describe(args.data, ds))
     reinit = getattr(model, "reinitialized_layers", [])
     _note(f"adapted {args.name} to {ds.image_size[1]}x{ds.image_size[0]} and "

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -64,6 +65,8 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
         seed: int, seeds Python, NumPy and Keras before training
             (`keras.utils.set_random_seed`, minus its TensorFlow import on
             JAX and torch).
+        verbose: "auto" (a live progress bar on a terminal, one line per
+            epoch otherwise: `progress_verbosity`), 0, 1 or 2 as in Keras.
         callbacks: extra Keras callbacks.
         compile: bool, (re)compile with Adam(learning_rate) first.
         lr_schedule: None (constant) or "cosine" (cosine decay to 1% of
@@ -123,10 +126,19 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
     with scope():
         history = model.fit(model_inputs(model, dataset), batch_size=batch_size,
                             epochs=epochs, validation_data=val, shuffle=True, callbacks=cbs,
-                            verbose=verbose)
+                            verbose=progress_verbosity(verbose))
     if model is not target:
         target.set_weights(model.get_weights())
     return history
+
+
+def progress_verbosity(verbose="auto"):
+    """Keras' `verbose` for where the output goes: "auto" is 1 (a live bar)
+    on a terminal and 2 (one line per epoch) otherwise, so logs and pipes get
+    no ANSI redraws. Keras' own "auto" picks the bar everywhere but Colab."""
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return verbose
 
 
 _DATA_PARALLEL = {}

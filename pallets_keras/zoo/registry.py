@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 
 import keras
@@ -124,7 +125,7 @@ def info(name_or_path):
     return _read_metadata(path)
 
 
-def load(name_or_path, palette=None, image_size=None, compile=True):
+def load(name_or_path, palette=None, image_size=None, compile=True, seed=0):
     """Loads a preset by zoo name or folder, verifying its hashes first.
 
     Args:
@@ -135,6 +136,9 @@ def load(name_or_path, palette=None, image_size=None, compile=True):
         image_size: optional (H, W); a conv body adapts (its size-dependent
             bottleneck layers are re-created), a dense body cannot.
         compile: bool, compile with Adam so `fit` works at once.
+        seed: int, seeds the initial weights of the layers that `palette` or
+            `image_size` re-create (see `adapt`): the same preset, arguments
+            and seed give the same model, whatever ran before in the process.
 
     Returns:
         A `PaletteAutoencoder` with the preset's weights.
@@ -156,18 +160,39 @@ def load(name_or_path, palette=None, image_size=None, compile=True):
     model.load_weights(path / WEIGHTS_FILE)
     model.preset_metadata = meta
     if palette is not None or image_size is not None:
-        model = adapt(model, palette=palette, image_size=image_size)
+        model = adapt(model, palette=palette, image_size=image_size, seed=seed)
     if compile:
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
     return model
 
 
-def adapt(model, palette=None, image_size=None):
+def adapt(model, palette=None, image_size=None, seed=0):
     """A copy of `model` for another palette and/or image size, body weights kept.
 
-    Layers whose weights keep their shape are copied; the palette ends and,
-    for a conv body at another size, the bottleneck dense layers start anew.
-    The names of the re-created layers are in `model.reinitialized_layers`.
+    Layers whose weights keep their shape are copied; the palette ends start
+    from the nearest old colours' weights and, for a conv body at another
+    size, the bottleneck dense layers start anew. The names of the re-created
+    layers are in `model.reinitialized_layers`.
+
+    Args:
+        model: a `PaletteAutoencoder`.
+        palette: optional `Palette` (or (K, 4) colours) to adapt to.
+        image_size: optional (H, W) to adapt to (conv bodies only).
+        seed: int. Layers that start anew draw their weights from their own
+            initializers seeded by `seed` and the layer's name, not from
+            Keras' global random state (which whatever ran before has
+            advanced), so adapting twice gives the same weights and a seeded
+            `finetune` repeats exactly.
+
+    Returns:
+        A new `PaletteAutoencoder`.
+
+    Raises:
+        PalletsValueError: a palette too large, or a dense body at another size.
+
+    Example:
+    >>> new = adapt(zoo.load("onehot_conv_ae"), palette=sprites.palette,
+    ...             image_size=(16, 16), seed=0)
     """
     from pallets_keras.models import build
 
@@ -209,9 +234,28 @@ def adapt(model, palette=None, image_size=None):
                 _init_from_nearest_colours(layer, old, new.palette, model.palette)
                 reinit.append(layer.name)
             else:
+                if layer.name != "palette_lookup":  # built from the palette itself
+                    _seeded_init(layer, seed)
                 reinit.append(layer.name)
     new.reinitialized_layers = reinit
     return new
+
+
+def _seeded_init(layer, seed):
+    """Redraws `layer`'s weights from its own initializers, each seeded by a
+    hash of (seed, layer name, weight name). Keras' unseeded initializers
+    draw from global state that any earlier model or training advanced, so
+    without this the same `adapt` call gave different starting weights."""
+    for variable in layer.weights:
+        name = variable.name.split("/")[-1]
+        initializer = getattr(layer, f"{name}_initializer", None)
+        if initializer is None:
+            continue
+        config = keras.initializers.serialize(initializer)
+        if "seed" in config.get("config", {}):
+            config["config"]["seed"] = zlib.crc32(f"{seed}/{layer.name}/{name}".encode())
+        fresh = keras.initializers.deserialize(config)
+        variable.assign(fresh(tuple(variable.shape), dtype=variable.dtype))
 
 
 def _init_from_nearest_colours(layer, old, new_palette, old_palette):
