@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 import tempfile
+import time
+import warnings
 import zlib
 from pathlib import Path
 
@@ -21,7 +23,7 @@ import keras
 import numpy as np
 
 from pallets_keras import io_utils
-from pallets_keras.errors import PalletsValueError
+from pallets_keras.errors import PalletsFileError, PalletsTypeError, PalletsValueError
 from pallets_keras.palette import Palette
 from pallets_keras.version import __version__
 
@@ -33,8 +35,17 @@ MAX_PALETTE_SIZE = 4096
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+# Files a preset folder may hold besides those its metadata lists (and hashes).
+PRESET_FILES = (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE)
+
+
 class PresetError(PalletsValueError):
     """A preset that cannot be used: missing, tampered with, or too new."""
+
+
+class PresetRecoveryWarning(UserWarning):
+    """An earlier `save_preset` was cut short; a later load or save cleaned up
+    after it (and restored the previous preset where it was hidden)."""
 
 
 def zoo_root():
@@ -70,6 +81,7 @@ def _resolve(name_or_path):
         or text.startswith(".")
     if looks_like_path:
         path = Path(text).expanduser()
+        _recover(path)
         if not path.is_dir():
             raise FileNotFoundError(f"No preset folder at {path}.")
         return path
@@ -108,10 +120,20 @@ def _read_metadata(path):
 
 def _verify(path, meta):
     files = meta.get("files", {})
+    if not isinstance(files, dict):
+        raise PresetError(f"{path / METADATA_FILE}: 'files' must map file names to sha256.")
     for fname in (CONFIG_FILE, WEIGHTS_FILE):
-        want = files.get(fname)
-        if want is None:
+        if files.get(fname) is None:
             raise PresetError(f"{path / METADATA_FILE} records no hash for {fname}.")
+    # Every recorded file is checked, not a fixed list: a preset may carry
+    # more files (e.g. fitted priors) than these two.
+    for fname, want in files.items():
+        if Path(fname).name != fname or fname in ("", ".", ".."):
+            raise PresetError(f"{path / METADATA_FILE} lists {fname!r}, which is not a "
+                              "file name inside the preset folder.")
+        if not (path / fname).is_file():
+            raise PresetError(f"{path} is not a complete preset: missing {fname}, which "
+                              f"{METADATA_FILE} lists.")
         got = io_utils.sha256_file(path / fname)
         if got != want:
             raise PresetError(
@@ -270,26 +292,67 @@ def _init_from_nearest_colours(layer, old, new_palette, old_palette):
         layer.set_weights([weights[0][:, nearest], weights[1][nearest]])
 
 
-def save_preset(model, path, metadata=None):
-    """Writes `model` as a preset folder, atomically (a temp folder renamed in place).
+def save_preset(model, path, metadata=None, overwrite=False):
+    """Writes `model` as a preset folder; nothing is lost on the way.
+
+    The preset is written into a hidden folder beside `path`, flushed to disk,
+    then swapped with `path` in one atomic step (`renameat2(RENAME_EXCHANGE)`
+    on Linux, `renamex_np(RENAME_SWAP)` on macOS): at every instant `path`
+    holds the complete old preset or the complete new one, even if the process
+    is killed. Where no atomic exchange exists, two renames are used instead,
+    undone if interrupted between them; a kill between them is repaired by the
+    next `load` or `save_preset` of `path`, which also removes the hidden
+    `.NAME.tmp-*` / `.NAME.old-*` folders a cut save leaves, and says so with a
+    `PresetRecoveryWarning`.
 
     Args:
         model: a `PaletteAutoencoder`.
-        path: the folder to write (replaced if it exists).
+        path: the folder to write. A preset folder there is replaced; a
+            folder holding anything else, or a file, is refused unless
+            `overwrite=True`.
         metadata: optional dict merged into the generated metadata (e.g.
             "description", "metrics", "recipe").
+        overwrite: bool, replace whatever is at `path` (it is deleted once
+            the new preset is in place).
 
     Returns:
         The folder's Path. `load(path)` reads it back.
+
+    Raises:
+        PalletsTypeError: `model` is not a `PaletteAutoencoder`, or `path`
+            not a str or path.
+        PalletsFileError: `path` is a file or a folder that is not a preset
+            (and `overwrite` is False), or its place cannot be written.
+
+    Example:
+    >>> save_preset(model, "my_preset/")
+    >>> model = load("my_preset/")
     """
     from pallets_keras.models import PaletteAutoencoder
 
     if not isinstance(model, PaletteAutoencoder):
-        raise TypeError(f"save_preset takes a PaletteAutoencoder, got {type(model).__name__}.")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+        raise PalletsTypeError(
+            f"save_preset: model must be a PaletteAutoencoder (from pallets_keras.models."
+            f"build or zoo.load), got {type(model).__name__}.")
+    if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
+        raise PalletsTypeError(f"save_preset: path must be a folder path (str or Path), "
+                               f"got {path!r}.")
+    if not isinstance(overwrite, bool):
+        raise PalletsTypeError(f"save_preset: overwrite must be True or False, "
+                               f"got {overwrite!r}.")
+    path = Path(path).expanduser()
+    # A link to a preset folder keeps pointing at it: the swap happens at its
+    # target. abspath gives "." and ".." a name to hide the new copy beside.
+    target = Path(os.path.realpath(path) if path.is_symlink() else os.path.abspath(path))
+    _recover(target, stacklevel=3)
+    check_save_path(target, overwrite=overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = old = None
     try:
+        tmp = Path(tempfile.mkdtemp(dir=target.parent,
+                                    prefix=f".{target.name}.tmp-{os.getpid()}-"))
+        old = _old_name(tmp)
+        _ACTIVE_SAVES.update((str(tmp), str(old)))
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders
         # save_weights also writes a compiled model's optimizer state (2x the
         # weights for Adam) and its config carries the optimizer; a preset
@@ -318,19 +381,212 @@ def save_preset(model, path, metadata=None):
         }
         meta.update(metadata or {})
         meta["format_version"] = FORMAT_VERSION
-        meta["files"] = {f: io_utils.sha256_file(tmp / f) for f in (CONFIG_FILE, WEIGHTS_FILE)}
+        # Every file written so far is hashed, whatever its name: load checks them all.
+        meta["files"] = {f.name: io_utils.sha256_file(f) for f in sorted(tmp.iterdir())
+                         if f.is_file() and f.name != METADATA_FILE}
         (tmp / METADATA_FILE).write_text(json.dumps(_jsonable(meta), indent=1))
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            path.rename(old)
-            tmp.rename(path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(path)
+        io_utils.fsync_tree(tmp)
+        replaced = _publish(tmp, old, target)
+        if replaced is not None:
+            _remove(replaced)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _ACTIVE_SAVES.difference_update((str(tmp), str(old)))
+        # This save's hidden folders, found by name (an interruption may come
+        # before `tmp` is even assigned): the unfinished new preset, or the
+        # replaced old one once `target` holds a complete preset. An old one
+        # with `target` missing stays for the next load to restore.
+        for leftover, kind in _leftovers(target):
+            if leftover.name.startswith(f".{target.name}.{kind}-{os.getpid()}-") and (
+                    kind == "tmp" or os.path.lexists(target)):
+                _remove(leftover, ignore_errors=True)
     return path
+
+
+def check_save_path(path, overwrite=False):
+    """Checks that `save_preset(model, path)` can write `path` and would lose nothing.
+
+    Call it before training, so that a bad output path fails in a second, not
+    after the work. `save_preset` runs it too.
+
+    Args:
+        path: the preset folder to write.
+        overwrite: bool, as in `save_preset`: allow replacing a file or a
+            folder that is not a preset.
+
+    Returns:
+        The path, as a `Path`.
+
+    Raises:
+        PalletsFileError: `path` is a file, or a folder holding anything but a
+            preset (naming what is there), and `overwrite` is False; or no
+            folder can be created or written there.
+
+    Example:
+    >>> check_save_path("my_preset/")
+    """
+    path = Path(path).expanduser()
+    if os.path.lexists(path) and not overwrite:
+        if not path.is_dir():
+            kind = "a link to nowhere" if path.is_symlink() else (
+                f"a file ({path.stat().st_size:,} bytes)" if path.is_file() else "not a folder")
+            raise PalletsFileError(
+                f"{path} is {kind}, not a preset folder: save_preset would replace it. "
+                "Choose another path, or pass overwrite=True to replace it.")
+        foreign = _foreign_entries(path)
+        if foreign:
+            shown = ", ".join(sorted(foreign)[:5]) + (
+                f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            kind = ("a preset folder that also holds other things"
+                    if (path / METADATA_FILE).is_file() else "a folder that is not a preset")
+            raise PalletsFileError(
+                f"{path} is {kind} ({shown}): save_preset would delete them. Choose a new "
+                "or empty folder, or pass overwrite=True to replace the whole folder.")
+    # The new preset is written beside `path`, so it is its folder that must be writable.
+    io_utils.check_writable(path, what="preset folder")
+    return path
+
+
+# Saves in progress in this process: their hidden folders are not leftovers.
+_ACTIVE_SAVES = set()
+# `.NAME.tmp-PID-XXXXXXXX` (a save being written) and `.NAME.old-PID-XXXXXXXX`
+# (the replaced preset, on its way out) beside the preset folder NAME.
+_SIDE = re.compile(r"(?P<kind>tmp|old)-(?P<pid>\d+)-[A-Za-z0-9_]+")
+# Before safe saves: mkdtemp's `.NAME.XXXXXXXX` and `.NAME.old`.
+_LEGACY_TMP = re.compile(r"[a-z0-9_]{8}")
+
+
+def _old_name(tmp):
+    return tmp.with_name(tmp.name.replace(".tmp-", ".old-", 1))
+
+
+def _publish(tmp, old, target):
+    """Puts the finished folder `tmp` at `target`. Returns where the replaced
+    content now is (to delete), or None when `target` did not exist."""
+    if not os.path.lexists(target):
+        os.rename(tmp, target)  # atomic; fails rather than replace a non-empty folder
+        return None
+    if io_utils.exchange_paths(tmp, target):
+        return tmp
+    # No atomic exchange on this system: two renames. `target` is missing
+    # between them; an exception there is undone at once, and a kill is
+    # repaired by the next load or save (`_recover` restores `old`).
+    try:
+        os.rename(target, old)
+        os.rename(tmp, target)
+    except BaseException:
+        # Whether the interruption came before, during or after either rename:
+        # put the old preset back if it is hidden and nothing took its place.
+        if os.path.lexists(old) and not os.path.lexists(target):
+            os.rename(old, target)
+        raise
+    return old
+
+
+def _remove(path, ignore_errors=False):
+    path = Path(path)
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except OSError:
+        if not ignore_errors:
+            raise
+
+
+def _foreign_entries(folder):
+    """Names in `folder` that are not part of a preset (would be lost if it
+    were replaced)."""
+    known = set(PRESET_FILES)
+    try:
+        files = json.loads((folder / METADATA_FILE).read_text()).get("files")
+        if isinstance(files, dict):
+            known.update(str(f) for f in files)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return [e.name for e in folder.iterdir()
+            if e.name not in known or e.is_symlink() or not e.is_file()]
+
+
+def _save_is_running(entry, pid):
+    if pid == os.getpid():
+        return str(entry) in _ACTIVE_SAVES
+    if os.name == "nt":
+        # os.kill(pid, 0) would terminate the process on Windows: trust age.
+        try:
+            return time.time() - entry.lstat().st_mtime < 3600
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid > 0
+    return True
+
+
+def _leftovers(path):
+    """[(entry, "tmp" | "old")]: what interrupted saves of `path` left beside
+    it, from processes that are no longer saving."""
+    prefix = f".{path.name}."
+    try:
+        entries = [e for e in path.parent.iterdir() if e.name.startswith(prefix)]
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        rest = entry.name[len(prefix):]
+        match = _SIDE.fullmatch(rest)
+        if match:
+            if not _save_is_running(entry, int(match["pid"])):
+                found.append((entry, match["kind"]))
+        elif (rest == "old" or _LEGACY_TMP.fullmatch(rest)) and entry.is_dir() \
+                and not entry.is_symlink() and not _foreign_entries(entry):
+            # An older pallets_keras's leftovers: only ever preset files.
+            found.append((entry, "old" if rest == "old" else "tmp"))
+    return found
+
+
+def _is_complete(folder):
+    try:
+        _verify(folder, _read_metadata(folder))
+    except (PresetError, OSError):
+        return False
+    return True
+
+
+def _recover(path, stacklevel=4):
+    """Cleans up after saves of `path` that were cut short (killed or
+    interrupted): restores the previous preset if it was left hidden while
+    `path` is missing, removes unfinished and replaced copies, and warns."""
+    leftovers = _leftovers(Path(path))
+    if not leftovers:
+        return
+    notes = []
+    if not os.path.lexists(path):
+        olds = [e for e, kind in leftovers if kind == "old" and _is_complete(e)]
+        olds.sort(key=lambda e: e.stat().st_mtime, reverse=True)
+        if olds:
+            try:
+                os.rename(olds[0], path)
+                notes.append(f"restored the previous preset from {olds[0].name}")
+                leftovers = [(e, k) for e, k in leftovers if e != olds[0]]
+            except OSError as e:
+                notes.append(f"could not restore the previous preset from {olds[0].name} "
+                             f"({e.strerror or e})")
+    removed = []
+    for entry, _ in leftovers:
+        try:
+            _remove(entry)
+            removed.append(entry.name)
+        except OSError as e:
+            notes.append(f"could not remove {entry.name} ({e.strerror or e})")
+    if removed:
+        notes.append(f"removed {len(removed)} unfinished or replaced "
+                     f"cop{'y' if len(removed) == 1 else 'ies'} ({', '.join(sorted(removed))})")
+    warnings.warn(f"An earlier save_preset of {path} was cut short: {'; '.join(notes)}.",
+                  PresetRecoveryWarning, stacklevel=stacklevel)
 
 
 def _umask():
