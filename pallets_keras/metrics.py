@@ -442,7 +442,7 @@ def output_variation(indices):
 
 
 def collapse(model, test, train=None, seed=0, min_kl=0.5, ceiling_tolerance=1e-3,
-             min_dependence=0.1):
+             min_dependence=0.1, min_margin=0.10):
     """Does the model ignore its input? Checks for a collapsed latent code.
 
     Three symptoms, each reported:
@@ -459,14 +459,18 @@ def collapse(model, test, train=None, seed=0, min_kl=0.5, ceiling_tolerance=1e-3
     Args:
         model: a `PaletteAutoencoder`.
         test: `PixelDataset` to reconstruct (with the model's labels if any).
-        train: optional `PixelDataset`: adds the `baseline` figures and the
-            model's margin over them.
+        train: optional `PixelDataset`: adds the `baseline` figures, the
+            model's margin over them and whether it beats them.
         seed: int, pins the posterior noise of the KL (see `elbo`).
         min_kl: float, nats per image below which the KL counts as zero.
         ceiling_tolerance: float, relative distance to N ln C that counts as
             saturated.
         min_dependence: float, the `dependence` below which reconstructions
             count as independent of the input.
+        min_margin: float, the foreground-accuracy margin over the baseline a
+            working model must reach (10 points by default). Falling short is
+            reported as "beats_baseline": False, not as collapse: a model can
+            use its input and still be poor.
 
     Returns:
         dict: "collapsed" (bool, any symptom), "input_independent",
@@ -474,8 +478,13 @@ def collapse(model, test, train=None, seed=0, min_kl=0.5, ceiling_tolerance=1e-3
         "dependence", "output_variation", "input_variation",
         "distinct_reconstructions" (share of distinct reconstructed images),
         "pixel_accuracy", "pixel_accuracy_foreground", "kl" and "kl_ceiling"
-        (None where they do not apply) and, with `train`, "baseline_*" and
-        "margin_foreground" (model minus baseline foreground accuracy).
+        (None where they do not apply) and, with `train`, "baseline_*",
+        "margin_foreground" (model minus baseline foreground accuracy) and
+        "beats_baseline" (bool: margin >= `min_margin`).
+
+    Example:
+    >>> # A preset found collapsed (scripts/check_collapse.py measures the zoo):
+    >>> # collapse(zoo.load("gsvae"), test, train)["collapsed"]  ->  True
     """
     labels = None
     if model.conditioning != "none":
@@ -512,4 +521,5 @@ def collapse(model, test, train=None, seed=0, min_kl=0.5, ceiling_tolerance=1e-3
         if out["pixel_accuracy_foreground"] is not None:
             out["margin_foreground"] = (out["pixel_accuracy_foreground"]
                                         - base["pixel_accuracy_foreground"])
+            out["beats_baseline"] = bool(out["margin_foreground"] >= min_margin)
     return out

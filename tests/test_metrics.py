@@ -246,7 +246,7 @@ def test_collapse_flags_a_decoder_that_ignores_its_input(tiny_dataset):
     assert got["distinct_reconstructions"] == 1 / len(tiny_dataset)
     assert got["kl"] is None and not got["kl_near_zero"] and not got["kl_at_ceiling"]
     assert got["input_variation"] == metrics.output_variation(tiny_dataset.indices) > 0
-    assert "baseline_pixel_accuracy" in got
+    assert "baseline_pixel_accuracy" in got and not got["beats_baseline"]
 
 
 def test_collapse_flags_a_vanished_kl(tiny_dataset):
@@ -294,6 +294,7 @@ def test_collapse_passes_a_perfect_copier(tiny_dataset):
     distinct = len(np.unique(tiny_dataset.indices.reshape(len(tiny_dataset), -1), axis=0))
     assert got["distinct_reconstructions"] == distinct / len(tiny_dataset)
     assert got["margin_foreground"] == 1.0 - got["baseline_pixel_accuracy_foreground"] > 0.5
+    assert got["beats_baseline"]
 
 
 @pytest.mark.parametrize("variant", ["onehot_ae", "onehot_vae", "gsvae", "cvae"])
@@ -305,3 +306,36 @@ def test_collapse_passes_untrained_models(variant, tiny_dataset):
     assert got["dependence"] > 0.5 and got["distinct_reconstructions"] > 0.1
     if variant != "onehot_ae":
         assert 0.5 < got["kl"] < (got["kl_ceiling"] or np.inf)
+
+
+def test_beats_baseline_needs_the_margin(tiny_dataset):
+    """A copier whose every image is wrong in enough foreground pixels falls
+    short of a 10-point margin; with a smaller required margin it passes."""
+    model = _Copier(tiny_dataset.palette, tiny_dataset.image_size)
+    base = metrics.baseline(tiny_dataset.indices, tiny_dataset.indices, tiny_dataset.palette)
+    got = metrics.collapse(model, tiny_dataset, train=tiny_dataset,
+                           min_margin=1.0 - base["pixel_accuracy_foreground"] + 1e-9)
+    assert not got["beats_baseline"] and not got["collapsed"]
+    got = metrics.collapse(model, tiny_dataset, train=tiny_dataset,
+                           min_margin=1.0 - base["pixel_accuracy_foreground"])
+    assert got["beats_baseline"]
+
+
+class _EarringPainter:
+    """Draws a gold earring pixel exactly when asked for one."""
+
+    label_names = ["smile", "earring"]
+
+    def sample_latent(self, n, seed=None):
+        return np.zeros((n, 1), "float32")
+
+    def decode(self, z, labels):
+        rgba = np.zeros((len(z), 24, 24, 4), np.uint8)
+        rgba[labels[:, 1] == 1, 14, 5] = GOLD
+        return rgba
+
+
+def test_earring_control_by_hand():
+    labels = np.array([[1, 0], [0, 1], [1, 1]], "float32")
+    got = metrics.earring_control(_EarringPainter(), labels, n=10, seed=0)
+    assert got == {"earring_hit_rate_on": 1.0, "earring_hit_rate_off": 0.0}
