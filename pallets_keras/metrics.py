@@ -454,7 +454,14 @@ def collapse(model, test, train=None, seed=0, min_kl=0.5, ceiling_tolerance=1e-3
     - the KL is near zero (VAEs; below `min_kl` nats per image): the posterior
       is the prior and the code carries no information;
     - the KL sits at its ceiling (Gumbel VAEs; within `ceiling_tolerance` of
-      N ln C): every posterior is saturated.
+      N ln C): every posterior is saturated, one-hot.
+
+    The first two make the model "collapsed": its code is ignored or empty.
+    The third makes it "saturated": the encoder is deterministic, a VAE in
+    name only (its KL term is as large as it can be, and the uniform prior
+    draws codes it never saw), though its reconstructions may still use the
+    input. "working" needs neither, and the baseline beaten when `train` is
+    given.
 
     Args:
         model: a `PaletteAutoencoder`.
@@ -473,8 +480,9 @@ def collapse(model, test, train=None, seed=0, min_kl=0.5, ceiling_tolerance=1e-3
             use its input and still be poor.
 
     Returns:
-        dict: "collapsed" (bool, any symptom), "input_independent",
-        "kl_near_zero", "kl_at_ceiling" (bools) and the numbers:
+        dict: "collapsed" (input_independent or kl_near_zero), "saturated"
+        (kl_at_ceiling), "working", "input_independent", "kl_near_zero",
+        "kl_at_ceiling" (bools) and the numbers:
         "dependence", "output_variation", "input_variation",
         "distinct_reconstructions" (share of distinct reconstructed images),
         "pixel_accuracy", "pixel_accuracy_foreground", "kl" and "kl_ceiling"
@@ -514,7 +522,9 @@ def collapse(model, test, train=None, seed=0, min_kl=0.5, ceiling_tolerance=1e-3
     out["kl_near_zero"] = bool(kl is not None and kl < min_kl)
     out["kl_at_ceiling"] = bool(kl is not None and ceiling is not None
                                 and kl >= ceiling * (1 - ceiling_tolerance))
-    out["collapsed"] = out["input_independent"] or out["kl_near_zero"] or out["kl_at_ceiling"]
+    out["collapsed"] = out["input_independent"] or out["kl_near_zero"]
+    out["saturated"] = out["kl_at_ceiling"]
+    out["working"] = not (out["collapsed"] or out["saturated"])
     if train is not None:
         base = baseline(train.indices, truth, model.palette)
         out.update({f"baseline_{k}": v for k, v in base.items()})
@@ -522,4 +532,5 @@ def collapse(model, test, train=None, seed=0, min_kl=0.5, ceiling_tolerance=1e-3
             out["margin_foreground"] = (out["pixel_accuracy_foreground"]
                                         - base["pixel_accuracy_foreground"])
             out["beats_baseline"] = bool(out["margin_foreground"] >= min_margin)
+            out["working"] = out["working"] and out["beats_baseline"]
     return out

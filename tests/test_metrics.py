@@ -241,7 +241,7 @@ def test_collapse_flags_a_decoder_that_ignores_its_input(tiny_dataset):
     model = tiny_model("onehot_ae", tiny_dataset)
     _zero_dense(model, "decoder", "dec_dense_0")  # output no longer depends on z
     got = metrics.collapse(model, tiny_dataset, train=tiny_dataset)
-    assert got["collapsed"] and got["input_independent"]
+    assert got["collapsed"] and got["input_independent"] and not got["working"]
     assert got["dependence"] == 0.0 and got["output_variation"] == 0.0
     assert got["distinct_reconstructions"] == 1 / len(tiny_dataset)
     assert got["kl"] is None and not got["kl_near_zero"] and not got["kl_at_ceiling"]
@@ -267,7 +267,19 @@ def test_collapse_flags_a_saturated_gumbel_posterior(tiny_dataset):
     got = metrics.collapse(model, tiny_dataset)
     assert got["kl_ceiling"] == pytest.approx(n * math.log(c))
     assert got["kl"] == pytest.approx(got["kl_ceiling"], rel=1e-5)
-    assert got["kl_at_ceiling"] and got["collapsed"]
+    assert got["kl_at_ceiling"] and got["saturated"] and not got["working"]
+    assert got["collapsed"]  # every image gets the same code, too
+
+
+def test_saturated_is_not_collapsed_when_the_code_follows_the_input(tiny_dataset):
+    """One-hot posteriors that still depend on the input: saturated, not collapsed."""
+    model = tiny_model("gsvae", tiny_dataset)
+    layer = model.encoder.get_layer("latent_logits_flat")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([kernel * 1e4, bias])  # huge logits: q one-hot, argmax input-driven
+    got = metrics.collapse(model, tiny_dataset)
+    assert got["kl_at_ceiling"] and got["saturated"]
+    assert not got["collapsed"] and not got["working"] and got["dependence"] > 0.5
 
 
 class _Copier:
@@ -289,7 +301,7 @@ class _Copier:
 def test_collapse_passes_a_perfect_copier(tiny_dataset):
     model = _Copier(tiny_dataset.palette, tiny_dataset.image_size)
     got = metrics.collapse(model, tiny_dataset, train=tiny_dataset)
-    assert not got["collapsed"] and not got["input_independent"]
+    assert not got["collapsed"] and not got["input_independent"] and got["working"]
     assert got["dependence"] == 1.0 and got["pixel_accuracy"] == 1.0
     distinct = len(np.unique(tiny_dataset.indices.reshape(len(tiny_dataset), -1), axis=0))
     assert got["distinct_reconstructions"] == distinct / len(tiny_dataset)
@@ -302,7 +314,7 @@ def test_collapse_passes_untrained_models(variant, tiny_dataset):
     """Randomly initialised decoders depend on their input (they are bad, not
     collapsed: the baseline margin, not this flag, says they are bad)."""
     got = metrics.collapse(tiny_model(variant, tiny_dataset), tiny_dataset)
-    assert not got["collapsed"], got
+    assert not got["collapsed"] and not got["saturated"] and got["working"], got
     assert got["dependence"] > 0.5 and got["distinct_reconstructions"] > 0.1
     if variant != "onehot_ae":
         assert 0.5 < got["kl"] < (got["kl_ceiling"] or np.inf)
@@ -315,7 +327,7 @@ def test_beats_baseline_needs_the_margin(tiny_dataset):
     base = metrics.baseline(tiny_dataset.indices, tiny_dataset.indices, tiny_dataset.palette)
     got = metrics.collapse(model, tiny_dataset, train=tiny_dataset,
                            min_margin=1.0 - base["pixel_accuracy_foreground"] + 1e-9)
-    assert not got["beats_baseline"] and not got["collapsed"]
+    assert not got["beats_baseline"] and not got["collapsed"] and not got["working"]
     got = metrics.collapse(model, tiny_dataset, train=tiny_dataset,
                            min_margin=1.0 - base["pixel_accuracy_foreground"])
     assert got["beats_baseline"]
