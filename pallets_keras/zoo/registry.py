@@ -67,7 +67,7 @@ def list_models(pattern="*"):
 
     Example:
     >>> list_models("*vae*")[:2]
-    ['cvae', 'conv_cvae']
+    ['conv_cvae', 'cvae']
     """
     root = zoo_root()
     names = sorted(p.parent.name for p in root.glob(f"*/{METADATA_FILE}"))
