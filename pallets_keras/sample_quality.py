@@ -24,6 +24,8 @@ test split against the train split): a generator cannot be expected to do
 better than real data does.
 """
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 from sklearn.neighbors import NearestNeighbors
@@ -64,12 +66,18 @@ def frechet_distance(real, fake):
     mu_r, mu_f = real.mean(0), fake.mean(0)
     s_r = np.cov(real, rowvar=False)
     s_f = np.cov(fake, rowvar=False)
-    covmean, _ = linalg.sqrtm(s_r @ s_f, disp=False)
+    with warnings.catch_warnings():
+        # Features with dead units give singular covariances; scipy warns,
+        # and the result is checked below instead.
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(s_r @ s_f)
     if not np.isfinite(covmean).all():
         # Near-singular product: offset both covariances slightly, as the
         # reference FID code does.
         eps = np.eye(len(s_r)) * 1e-6
-        covmean = linalg.sqrtm((s_r + eps) @ (s_f + eps))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", linalg.LinAlgWarning)
+            covmean = linalg.sqrtm((s_r + eps) @ (s_f + eps))
     covmean = np.real(covmean)
     diff = mu_r - mu_f
     value = diff @ diff + np.trace(s_r) + np.trace(s_f) - 2.0 * np.trace(covmean)
@@ -132,4 +140,123 @@ def sample_quality(real, fake, k=DEFAULT_K):
     """All four neighbour metrics and the Fréchet distance ("fpd") in one dict."""
     out = precision_recall_density_coverage(real, fake, k)
     out["fpd"] = frechet_distance(real, fake)
+    return out
+
+
+# ------------------------------------------------------------ on models
+def _label_rows(model, dataset, n, rng):
+    """n label rows of `dataset` (with replacement), in the model's label order."""
+    rows = rng.integers(0, len(dataset), n)
+    return dataset.select_labels(model.label_names).labels[rows].astype("float32")
+
+
+def judge_samples(model, judge, test, train=None, n=1000, seed=0, prior=None, k=DEFAULT_K):
+    """Sample quality of `model.sample` against the real test split.
+
+    Draws n samples through the public API (conditional models with the
+    label rows of n random test punks), embeds them and the test split with
+    the judge and compares the two sets.
+
+    Args:
+        model: a `PaletteAutoencoder` with a latent.
+        judge: a `Judge` for the model's palette and image size.
+        test: `PixelDataset`, the real images to compare with.
+        train: optional `PixelDataset`; adds novelty (copies of training
+            images, mean Hamming distance to the nearest one).
+        n: int, samples to draw.
+        seed: int, seeds the samples (and the label rows).
+        prior: the prior to sample from (default: the model's default).
+        k: int, neighbourhood size of precision/recall/density/coverage.
+
+    Returns:
+        dict of floats: "fpd", "precision", "recall", "density",
+        "coverage" (and "novelty", "nearest_hamming" with `train`).
+    """
+    from pallets_keras.metrics import novelty
+
+    rng = np.random.default_rng(seed)
+    labels = _label_rows(model, test, n, rng) if model.is_conditional else None
+    samples = model.sample(n, labels=labels, seed=seed, prior=prior)
+    out = sample_quality(judge.features(test.indices), judge.features(samples), k)
+    if train is not None:
+        out.update(novelty(model.palette.encode(samples), train.indices))
+    return out
+
+
+def real_floor(judge, train, test, n=1000, seed=0, k=DEFAULT_K):
+    """The same figures for n real training images against the test split:
+    what a perfect generator would score."""
+    rows = np.random.default_rng(seed).choice(len(train), min(n, len(train)), replace=False)
+    return sample_quality(judge.features(test.indices), judge.features(train.indices[rows]), k)
+
+
+def conditional_accuracy(model, judge, test, n=1000, seed=0, prior=None):
+    """How well a conditional model draws the labels it is asked for.
+
+    Samples are drawn with the label rows of n random test images; the judge
+    reads their labels back.
+
+    Returns:
+        dict of floats: "attribute_agreement" (per attribute, the balanced
+        accuracy of the judged label against the requested one, i.e. the mean
+        of its rates when asked for and when not, macro-averaged over the
+        attributes requested both ways), "attribute_accuracy" (plain share of
+        agreeing labels, macro-averaged: dominated by the many absent labels)
+        and "exact_label_set" (share of samples whose judged label set equals
+        the requested one). The same figures for the real test images give
+        the judge's own ceiling (`conditional_accuracy_ceiling`).
+    """
+    rng = np.random.default_rng(seed)
+    requested = _label_rows(model, test, n, rng)
+    samples = model.sample(n, labels=requested, seed=seed, prior=prior)
+    judged = judge.predict_labels(samples, names=model.label_names)
+    return _agreement(requested, judged)
+
+
+def conditional_accuracy_ceiling(judge, test, label_names):
+    """`conditional_accuracy`'s figures for the real test images and their
+    own labels: the most any model can score with this judge."""
+    true = test.select_labels(label_names).labels
+    return _agreement(true, judge.predict_labels(test.indices, names=label_names))
+
+
+def _agreement(requested, judged):
+    from pallets_keras.judge import balanced_accuracy
+
+    requested = np.asarray(requested) > 0.5
+    judged = np.asarray(judged) > 0.5
+    return {
+        "attribute_agreement": float(np.nanmean(balanced_accuracy(requested, judged))),
+        "attribute_accuracy": float((requested == judged).mean(0).mean()),
+        "exact_label_set": float((requested == judged).all(1).mean()),
+    }
+
+
+def earring_rates(model, test, n=1000, seed=0, prior=None):
+    """Earring hit-rates of a conditional punk model, by the pixel detector.
+
+    Asked two ways: with `labels={"earring": 1}` / `{"earring": 0}` (every
+    other label 0), and with the label rows of n random test punks whose
+    earring is set to 1 / 0. The same latent codes serve both requests of a
+    pair, so only the earring request differs.
+
+    Returns:
+        dict of floats in [0, 1]: "earring_dict_on", "earring_dict_off",
+        "earring_rows_on", "earring_rows_off".
+    """
+    from pallets_keras.metrics import earring_hit_rate
+
+    if "earring" not in model.label_names or not model.is_conditional:
+        raise PalletsValueError("earring_rates needs a conditional model with an 'earring' "
+                                "label (conv_cvae, cvae, earring_gsvae).")
+    rng = np.random.default_rng(seed)
+    rows = _label_rows(model, test, n, rng)
+    e = model.label_names.index("earring")
+    z = model.sample_latent(n, seed, prior)
+    out = {}
+    for way, base in (("dict", np.zeros_like(rows)), ("rows", rows)):
+        for state, value in (("on", 1.0), ("off", 0.0)):
+            lab = base.copy()
+            lab[:, e] = value
+            out[f"earring_{way}_{state}"] = earring_hit_rate(model.decode(z, lab))
     return out

@@ -21,6 +21,98 @@ COLUMNS = [("pixel_accuracy", "pixel acc", "{:.2%}"),
            ("earring_hit_rate_off", "no earring asked", "{:.1%}")]
 
 
+# Sample figures (scripts/measure_samples.py --save): judge feature space,
+# 1,000 samples through model.sample against the 1,000 test punks.
+SAMPLE_COLUMNS = [("sample_fpd", "FPD", "{:.0f}"),
+                  ("sample_precision", "precision", "{:.3f}"),
+                  ("sample_recall", "recall", "{:.3f}"),
+                  ("sample_density", "density", "{:.2f}"),
+                  ("sample_coverage", "coverage", "{:.3f}"),
+                  ("sample_novelty", "not a copy", "{:.1%}"),
+                  ("sample_attribute_agreement", "attribute agreement", "{:.1%}"),
+                  ("sample_exact_label_set", "exact label set", "{:.1%}"),
+                  ("sample_earring_dict_on", "earring asked (dict)", "{:.1%}"),
+                  ("sample_earring_dict_off", "none asked (dict)", "{:.1%}"),
+                  ("sample_earring_rows_on", "earring asked (rows)", "{:.1%}"),
+                  ("sample_earring_rows_off", "none asked (rows)", "{:.1%}")]
+
+
+def sample_section(metas):
+    """The samples table, the real-data floor and a grid per generative preset."""
+    figures = ROOT / "docs" / "samples" / "figures.json"
+    floor = json.loads(figures.read_text())["floor"] if figures.exists() else None
+    head = "| preset | prior | " + " | ".join(c for _, c, _ in SAMPLE_COLUMNS) + " |"
+    lines = ["## Samples", "",
+             "Measured by `scripts/measure_samples.py` through `model.sample` with each "
+             "preset's default prior: 1,000 samples (conditional presets: with the label rows "
+             "of random test punks) against the 1,000 test punks, in the feature space of the "
+             "punk judge (`zoo/judges/punk_judge`, see docs/samples.md). FPD is the Fréchet "
+             "distance there; precision/recall and density/coverage use k = 5 neighbours.", ""]
+    if floor:
+        lines += ["Real-data floor (1,000 training punks against the test split, same code): "
+                  f"FPD {floor['fpd']:.0f}, precision {floor['precision']:.3f}, recall "
+                  f"{floor['recall']:.3f}, density {floor['density']:.2f}, coverage "
+                  f"{floor['coverage']:.3f}.", ""]
+    lines += [head, "|" + " --- |" * (head.count("|") - 1)]
+    grids = []
+    for m in metas:
+        f = m["metrics"]
+        if "sample_precision" not in f:
+            continue
+        cells = [fmt.format(f[k]) if k in f else "" for k, _, fmt in SAMPLE_COLUMNS]
+        lines.append(f"| `{m['name']}` | {m.get('sample_prior', '')} | " + " | ".join(cells)
+                     + " |")
+        if (ROOT / "docs" / "samples" / f"{m['name']}.png").exists():
+            grids += [f"### `{m['name']}`", "",
+                      f"![samples of {m['name']}](samples/{m['name']}.png)", ""]
+    return lines + [""] + grids
+
+
+def judge_page():
+    """docs/samples.md: the judge, its accuracy per label, and the metrics."""
+    meta = json.loads((ROOT / "zoo" / "judges" / "punk_judge" / "metadata.json").read_text())
+    bal = meta["balanced_accuracy"]
+    rows = sorted(bal.items(), key=lambda kv: (kv[1] is None, kv[1] if kv[1] is not None else 0))
+    r = meta["recipe"]
+    lines = [
+        "# Judging samples: the punk judge and the sample-quality metrics", "",
+        "A generative preset is judged by what it draws. `pallets_keras.judge.Judge` is a "
+        "small conv classifier (palette embedding, three 3x3 conv stages, a 256-unit feature "
+        "layer, 92 sigmoid outputs) trained once on the 9,000 training punks to predict the "
+        "5 types and 87 attributes (`earring` = the visible-earring fix), with positives "
+        "weighted by sqrt(negatives / positives) so that rare attributes count. It is frozen "
+        f"and versioned (version {meta['version']}, `zoo/judges/punk_judge`, files hashed) "
+        "and is never a training signal for a generator.", "",
+        f"Trained by `scripts/train_judge.py` ({r['epochs']} epochs, batch {r['batch_size']}, "
+        f"Adam {r['learning_rate']:g}, seed {r['seed']}, {r['backend']}). "
+        f"**Mean balanced accuracy on the test split (punks 9000-9999): "
+        f"{meta['mean_balanced_accuracy']:.2%}** over the labels with positives in it; "
+        "`tests/test_judge.py` re-measures every label on each backend.", "",
+        "## Metrics", "",
+        "`pallets_keras.sample_quality`, on the judge's 256-d features of 1,000 samples "
+        "against the 1,000 test punks:", "",
+        "- **FPD**: Fréchet distance between Gaussians fitted to the two feature sets (as FID).",
+        "- **precision / recall** (Kynkäänniemi et al. 2019): share of samples inside the "
+        "real k-NN manifold / of real punks inside the samples' manifold (k = 5).",
+        "- **density / coverage** (Naeem et al. 2020): mean number of real k-NN balls holding "
+        "a sample, over k (about 1 for real-like samples) / share of real punks whose ball "
+        "holds a sample.",
+        "- **not a copy** and nearest Hamming distance to the training punks (novelty).",
+        "- **conditional accuracy** (conditional presets): samples drawn with the label rows "
+        "of random test punks; the judge reads their attributes back. Attribute agreement is "
+        "per attribute the balanced accuracy of judged against requested, macro-averaged; "
+        "exact label set is the share of samples whose judged set equals the request.",
+        "- **earring rates**: the pixel detector (gold at (14, 5) or (14, 6)) on samples "
+        "asked with `labels={'earring': 1}` / `{'earring': 0}` and with test rows whose "
+        "earring is set to 1 / 0.", "",
+        "The preset figures and the real-data floor are in [zoo.md](zoo.md#samples).", "",
+        "## Balanced accuracy per label (test split), worst first", "",
+        "| label | balanced accuracy |", "| --- | --- |"]
+    lines += [f"| {k} | {'no positives in the test split' if v is None else f'{v:.2%}'} |"
+              for k, v in rows]
+    atomic_write_text(ROOT / "docs" / "samples.md", "\n".join(lines) + "\n")
+
+
 def target_check(metrics, targets):
     notes = []
     for key, want in targets.items():
@@ -60,7 +152,10 @@ def main():
              "over 500 samples whose other labels are rows of the test split.", "",
              head, "|" + " --- |" * (head.count("|") - 1)] + rows
     lines += ["", "## Targets", ""] + notes
+    metas = [json.loads(p.read_text()) for p in sorted((ROOT / "zoo").glob("*/metadata.json"))]
+    lines += [""] + sample_section(metas)
     atomic_write_text(ROOT / "docs" / "zoo.md", "\n".join(lines) + "\n")
+    judge_page()
     print("\n".join(lines))
     # The README keeps a short version between two markers.
     short = ["| preset | params | pixel acc | exact images | -ELBO (nats) | earring asked / not |",
