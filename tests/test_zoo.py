@@ -137,17 +137,20 @@ def test_bad_names(name):
         zoo.load(name)
 
 
-def test_escaping_paths(tmp_path):
+def test_escaping_paths(tmp_path, monkeypatch):
     # A relative path is a local folder, never a zoo name: /etc is no preset.
     with pytest.raises((PresetError, FileNotFoundError), match="preset"):
         zoo.load("../" * 12 + "etc")
-    link = zoo.zoo_root() / "zz_escape_link"
-    try:
-        link.symlink_to(tmp_path)
-        with pytest.raises(PresetError, match="escapes the zoo folder"):
-            zoo.load("zz_escape_link")
-    finally:
-        link.unlink(missing_ok=True)
+    # A zoo folder of its own under tmp_path: the test writes nothing in the repository.
+    from pallets_keras.zoo import registry
+
+    root = tmp_path / "zoo"
+    root.mkdir()
+    (tmp_path / "outside").mkdir()
+    (root / "zz_escape_link").symlink_to(tmp_path / "outside")
+    monkeypatch.setattr(registry, "zoo_root", lambda: root)
+    with pytest.raises(PresetError, match="escapes the zoo folder"):
+        zoo.load("zz_escape_link")
 
 
 # ------------------------------------------------------------- adaptation
@@ -186,12 +189,17 @@ def test_wheel_ships_the_zoo(tmp_path):
     if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
         pytest.skip("packaging is backend-independent; checked once, on tensorflow")
     root = Path(__file__).resolve().parents[1]
+    # Built from a copy: setuptools writes build/ and *.egg-info/ next to the
+    # sources, which must not happen in the repository (parallel runs race there).
+    src = tmp_path / "src"
+    shutil.copytree(root, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".work", "out",
+        "notebooks", "bench", "docs", "tests", ".pytest_cache"))
     dist = tmp_path / "dist"
     build = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation",
-                            "-o", str(dist), str(root)], capture_output=True, text=True,
+                            "-o", str(dist), str(src)], capture_output=True, text=True,
                            timeout=600)
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
-    shutil.rmtree(root / "build", ignore_errors=True)
     wheel = next(dist.glob("*.whl"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
