@@ -384,3 +384,18 @@ def test_check_save_path_before_the_work(tmp_path):
     assert zoo.check_save_path(tmp_path / "notes", overwrite=True) == tmp_path / "notes"
     assert zoo.check_save_path(tmp_path / "new" / "deep") == tmp_path / "new" / "deep"
     assert not (tmp_path / "new").exists()
+
+
+def test_unknown_class_in_config_is_one_short_error(old_preset):
+    """A config naming a class this version lacks: a PresetError of one
+    sentence, not Keras' message with the whole config in it."""
+    config = json.loads((old_preset / "config.json").read_text())
+    config["class_name"] = config["registered_name"] = "NoSuchModel"
+    (old_preset / "config.json").write_text(json.dumps(config))
+    meta = json.loads((old_preset / "metadata.json").read_text())
+    meta["files"]["config.json"] = io_utils.sha256_file(old_preset / "config.json")
+    (old_preset / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(zoo.PresetError, match="names a class .* does not have: class "
+                                              "'NoSuchModel'") as info:
+        zoo.load(old_preset)
+    assert len(str(info.value)) < 300

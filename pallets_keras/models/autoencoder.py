@@ -7,7 +7,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from pallets_keras import losses
+from pallets_keras import losses, validation
+from pallets_keras.errors import PalletsKeyError, PalletsTypeError, PalletsValueError
 from pallets_keras.layers import GaussianSampling, PaletteArgmax, PaletteSoftmax
 from pallets_keras.models import parts
 from pallets_keras.palette import Palette
@@ -245,64 +246,131 @@ class PaletteAutoencoder(keras.Model):
         return total
 
     # --------------------------------------------------------- input checks
-    def _indices(self, x):
-        """RGBA uint8 (N, H, W, 4) or indices (N, H, W) -> checked indices."""
-        x = np.asarray(x)
-        if x.ndim == 4 and x.shape[-1] == 4:
-            x = self.palette.encode(x, snap=True)
+    def _indices(self, x, name="x"):
+        """Images in their documented forms -> checked int32 indices (N, H, W).
+
+        Takes RGBA uint8 (N, H, W, 4), palette indices (N, H, W), and one image
+        without its batch axis: (H, W, 4) RGBA or (H, W) indices. Raises a
+        `PalletsError` naming `name` for anything else, e.g. an empty batch.
+        """
+        if x is None or isinstance(x, (str, bytes, dict, set)):
+            raise PalletsTypeError(
+                f"{name}: expected images as an array, RGBA uint8 (N, H, W, 4) or palette "
+                f"indices (N, H, W), got {type(x).__name__}. Read image files with "
+                "PIL.Image.open(path).convert('RGBA') and numpy.asarray.")
+        try:
+            x = np.asarray(x)
+        except ValueError as e:  # ragged nested lists
+            raise PalletsValueError(f"{name}: images must all have the same shape ({e}).") \
+                from None
+        if x.dtype.kind not in "uif":
+            raise PalletsTypeError(f"{name}: images must be numbers (uint8 RGBA or integer "
+                                   f"palette indices), got dtype {x.dtype}.")
+        h, w = self.image_size
+        if x.ndim == 3 and x.shape == (h, w, 4) and x.shape[1:] != (h, w):
+            x = x[None]  # one RGBA image without its batch axis
         if x.ndim == 2:
-            x = x[None]
+            x = x[None]  # one index image without its batch axis
+        if x.ndim == 4 and x.shape[-1] == 4:
+            if x.dtype != np.uint8:
+                if x.dtype.kind == "f" or (x.size and (x.min() < 0 or x.max() > 255)):
+                    raise PalletsTypeError(
+                        f"{name}: RGBA images must be uint8 in [0, 255], got {x.dtype}"
+                        + (" (floats in [0, 1]? use (x * 255).round().astype('uint8'))"
+                           if x.dtype.kind == "f" else "") + ".")
+                x = x.astype(np.uint8)
+            if len(x) == 0:
+                raise PalletsValueError(f"{name}: an empty batch (shape {x.shape}); pass at "
+                                        "least one image.")
+            x = self.palette.encode(x, snap=True)
         if x.ndim != 3:
-            raise ValueError(
-                f"Expected images as RGBA (N, H, W, 4) uint8 or palette indices "
-                f"(N, H, W), got shape {x.shape}.")
+            raise PalletsValueError(
+                f"{name}: expected images as RGBA (N, H, W, 4) uint8 or palette indices "
+                f"(N, H, W) for this {h}x{w} model, got shape {x.shape}.")
+        if len(x) == 0:
+            raise PalletsValueError(f"{name}: an empty batch (shape {x.shape}); pass at "
+                                    "least one image.")
         if tuple(x.shape[1:]) != self.image_size:
-            raise ValueError(
-                f"This model takes {self.image_size[0]}x{self.image_size[1]} images, got "
-                f"{x.shape[1]}x{x.shape[2]}. Resize the sprites, or adapt the model: "
+            raise PalletsValueError(
+                f"{name}: this model takes {h}x{w} images, got {x.shape[1]}x{x.shape[2]} "
+                f"(shape {x.shape}). Resize the sprites, or adapt the model: "
                 f"zoo.load(name, image_size=({x.shape[1]}, {x.shape[2]})).")
         if not np.issubdtype(x.dtype, np.integer):
-            raise TypeError(f"Palette indices must be integers, got {x.dtype}.")
-        if x.size and (x.min() < 0 or x.max() >= self.palette_size):
-            raise ValueError(
-                f"Palette indices must lie in [0, {self.palette_size}) for this model's "
-                f"{self.palette_size}-colour palette, got [{x.min()}, {x.max()}]. A data "
-                "set with another palette needs zoo.load(name, palette=...) first.")
+            raise PalletsTypeError(
+                f"{name}: palette indices must be integers, got {x.dtype}. RGBA images "
+                "need their 4 channels last: (N, H, W, 4).")
+        if x.min() < 0 or x.max() >= self.palette_size:
+            raise PalletsValueError(
+                f"{name}: palette indices must lie in [0, {self.palette_size}) for this "
+                f"model's {self.palette_size}-colour palette, got [{x.min()}, {x.max()}]. A "
+                "data set with another palette needs zoo.load(name, palette=...) first.")
         return x.astype("int32")
 
-    def labels_array(self, labels, n):
+    def labels_array(self, labels, n, name="labels"):
         """Labels as (n, L) float32 from an array, or a dict {name: 0/1} (other
-        labels 0). None for unconditioned models."""
+        labels 0). None for unconditioned models.
+
+        Args:
+            labels: None, a dict {label name: 0 or 1}, an (L,) array (the same
+                labels for every image) or an (n, L) array of 0/1 values or
+                probabilities in [0, 1].
+            n: int, the number of images.
+            name: str, the argument's name in error messages.
+
+        Returns:
+            float32 (n, L), or None for a model without labels.
+
+        Raises:
+            PalletsTypeError: labels given as a label name, a list of names, ...
+            PalletsKeyError: a dict naming a label the model does not have.
+            PalletsValueError: a wrong shape, a value outside [0, 1], labels
+                for a model that takes none, or none for one that needs them.
+
+        Example:
+        >>> cvae.labels_array({"earring": 1}, 4).shape
+        (4, 87)
+        """
         if self.conditioning == "none":
             if labels is not None:
-                raise ValueError(f"{self.variant or 'This model'} is not conditioned on "
-                                 "labels; drop `labels=`.")
+                raise PalletsValueError(f"{name}: {self.variant or 'this model'} is not "
+                                        "conditioned on labels; drop `labels=`.")
             return None
         if labels is None:
-            raise ValueError(
-                f"{self.variant or 'This model'} is conditioned on {self.num_labels} labels: "
-                "pass labels=, as an (n, L) array or a dict like {'earring': 1}.")
+            raise PalletsValueError(
+                f"{name}: {self.variant or 'this model'} is conditioned on {self.num_labels} "
+                "labels: pass labels=, as an (n, L) array or a dict like {'earring': 1}.")
+        validation.check_labels_arg(labels, name)
         if isinstance(labels, dict):
             out = np.zeros((n, self.num_labels), "float32")
-            for name, value in labels.items():
-                if name not in self.label_names:
-                    close = difflib.get_close_matches(str(name), self.label_names, n=3)
-                    raise KeyError(f"Unknown label {name!r}." +
-                                   (f" Did you mean {close}?" if close else
-                                    " See model.label_names."))
-                if value not in (0, 1, True, False):
-                    raise ValueError(f"Label {name!r} must be 0 or 1, got {value!r}.")
-                out[:, self.label_names.index(name)] = value
+            for label, value in labels.items():
+                if label not in self.label_names:
+                    close = difflib.get_close_matches(str(label), self.label_names, n=3)
+                    raise PalletsKeyError(
+                        f"{name}: unknown label {label!r}." +
+                        (f" Did you mean {close}?" if close else " See model.label_names."))
+                if isinstance(value, (str, bytes)) or value not in (0, 1, True, False):
+                    raise PalletsValueError(f"{name}: label {label!r} must be 0 or 1, got "
+                                            f"{value!r}.")
+                out[:, self.label_names.index(label)] = value
             return out
-        labels = np.asarray(labels, "float32")
+        try:
+            # Checked in float64: a cast first would turn 1e300 into inf (with a
+            # warning) and -1e-300 into a harmless-looking -0.
+            labels = np.asarray(labels, "float64")
+        except (TypeError, ValueError):
+            raise PalletsTypeError(
+                f"{name}: an array of 0/1 values or a dict like {{'earring': 1}} is needed; "
+                f"got {type(labels).__name__} that is not numeric.") from None
         if labels.ndim == 1:
             labels = np.broadcast_to(labels, (n, labels.shape[0]))
         if labels.shape != (n, self.num_labels):
-            raise ValueError(f"labels must have shape ({n}, {self.num_labels}), got "
-                             f"{labels.shape}.")
+            raise PalletsValueError(
+                f"{name}: must have shape ({n}, {self.num_labels}) (one row of "
+                f"{self.num_labels} labels per image), got {labels.shape}.")
         if not np.isfinite(labels).all() or labels.min() < 0 or labels.max() > 1:
-            raise ValueError("labels must be 0/1 values (or probabilities in [0, 1]).")
-        return labels
+            raise PalletsValueError(f"{name}: must be 0/1 values (or probabilities in "
+                                    "[0, 1]).")
+        return labels.astype("float32")
 
     def _run(self, submodel, inputs, batch_size=None):
         """Calls a submodel in batches through its compiled predict function
@@ -356,7 +424,22 @@ class PaletteAutoencoder(keras.Model):
 
     # ----------------------------------------------------------- generation
     def encode(self, x, labels=None):
-        """Latent codes (N, D): the mean for a VAE, the one-hot argmax for Gumbel."""
+        """Latent codes (N, D): the mean for a VAE, the one-hot argmax for Gumbel.
+
+        Args:
+            x: RGBA uint8 (N, H, W, 4) or palette indices (N, H, W); one image
+                may come without its batch axis.
+            labels: models with labels: a dict {name: 0/1} or an (N, L) array.
+
+        Returns:
+            float32 (N, D).
+
+        Raises:
+            PalletsError: images or labels in a form this model does not take.
+
+        Example:
+        >>> z = model.encode(dataset.indices[:8])
+        """
         idx = self._indices(x)
         inputs = {"indices": idx}
         lab = self.labels_array(labels, len(idx))
@@ -421,10 +504,27 @@ class PaletteAutoencoder(keras.Model):
         return np.round(self._run(self.decoder, inputs)["rgba"] * 255).astype("uint8")
 
     def reconstruct(self, x, labels=None):
-        """Encode then decode: RGBA uint8 or indices in, RGBA uint8 out."""
+        """Encode then decode: RGBA uint8 or indices in, RGBA uint8 out.
+
+        Args:
+            x: RGBA uint8 (N, H, W, 4) or palette indices (N, H, W); one image
+                may come without its batch axis. Colours outside the palette
+                are snapped to the nearest palette colour.
+            labels: models with labels: a dict {name: 0/1} or an (N, L) array.
+
+        Returns:
+            uint8 (N, H, W, 4).
+
+        Raises:
+            PalletsError: images or labels in a form this model does not take
+                (an empty batch, another size, labels as a name, ...).
+
+        Example:
+        >>> rgba = model.reconstruct(dataset.rgba()[:8])
+        """
         if self.conditioning != "none" and labels is None:
-            raise ValueError(f"{self.variant} encodes labels too: pass labels= (an "
-                             "(N, L) array, e.g. dataset.labels).")
+            raise PalletsValueError(f"labels: {self.variant} encodes labels too: pass "
+                                    "labels= (an (N, L) array, e.g. dataset.labels).")
         idx = self._indices(x)
         return self.decode(self.encode(idx, labels), labels if self.is_conditional else None)
 
@@ -522,15 +622,36 @@ class PaletteAutoencoder(keras.Model):
         return self.decode(z, lab, temperature=temperature, seed=seed)
 
     def interpolate(self, a, b, steps=8, labels=None):
-        """Images along the straight line between the codes of images a and b."""
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
-            raise ValueError(f"steps must be an int >= 2, got {steps!r}.")
-        pair = np.concatenate([self._indices(a)[:1], self._indices(b)[:1]])
+        """Images along the straight line between the codes of images a and b.
+
+        Args:
+            a, b: one image each, RGBA (H, W, 4) or indices (H, W), with or
+                without a batch axis of 1.
+            steps: int >= 2, images in the strip, ends included.
+            labels: models with labels: a dict {name: 0/1} or a (2, L) array.
+
+        Returns:
+            uint8 (steps, H, W, 4).
+
+        Raises:
+            PalletsError: a bad image, `steps` or labels.
+
+        Example:
+        >>> strip = model.interpolate(punks[0], punks[1], steps=8)
+        """
+        steps = validation.check_int("steps", steps, min=2, max=10_000)
+        first, last = self._indices(a, name="a"), self._indices(b, name="b")
+        for name, images in (("a", first), ("b", last)):
+            if len(images) != 1:
+                raise PalletsValueError(f"{name}: one image is needed, got a batch of "
+                                        f"{len(images)}; pass {name}[i].")
+        pair = np.concatenate([first, last])
         enc_labels = None
         if self.conditioning != "none":
             enc_labels = self.labels_array(labels, 2) if labels is not None else None
             if enc_labels is None:
-                raise ValueError("Pass labels= (a (2, L) array or dict) for this model.")
+                raise PalletsValueError("labels: pass labels= (a (2, L) array or a dict) "
+                                        "for this model.")
         za, zb = self.encode(pair, enc_labels)
         t = np.linspace(0, 1, steps, dtype="float32")[:, None]
         z = (1 - t) * za + t * zb

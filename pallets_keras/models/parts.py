@@ -52,7 +52,9 @@ def check_image_size(body, image_size, filters):
     f = downsampling_factor(body, filters)
     h, w = image_size
     if h % f or w % f or h < f or w < f:
-        raise ValueError(
+        from pallets_keras.errors import PalletsValueError
+
+        raise PalletsValueError(
             f"A conv body with {len(filters)} stride-2 stages needs an image size "
             f"that is a multiple of {f}; got {h}x{w}. Pad or crop the sprites, or "
             f"pass filters=... with fewer stages.")

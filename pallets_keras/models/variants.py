@@ -25,6 +25,8 @@ the decoder never sees them, so they do not control generation.
 import difflib
 import fnmatch
 
+from pallets_keras import validation
+from pallets_keras.errors import PalletsTypeError, PalletsValueError
 from pallets_keras.models import parts
 from pallets_keras.models.autoencoder import PaletteAutoencoder
 
@@ -85,7 +87,8 @@ def axes(variant):
     if variant not in _AXES:
         close = difflib.get_close_matches(str(variant), VARIANTS, n=3)
         hint = f" Did you mean {close}?" if close else ""
-        raise ValueError(f"Unknown variant {variant!r}.{hint} Known: {', '.join(VARIANTS)}.")
+        raise PalletsValueError(f"Unknown variant {variant!r}.{hint} Known: "
+                                f"{', '.join(VARIANTS)}.")
     return _AXES[variant]
 
 
@@ -99,7 +102,8 @@ def variant_config(variant, palette_size=222, image_size=(24, 24), num_labels=87
     rep, body, latent, cond, recon = axes(variant)
     unknown = set(overrides) - set(DEFAULTS) - {"reconstruction_loss"}
     if unknown:
-        raise TypeError(f"Unknown build options {sorted(unknown)}; known: {sorted(DEFAULTS)}.")
+        raise PalletsTypeError(f"Unknown build options {sorted(unknown)}; known: "
+                               f"{sorted(DEFAULTS)}.")
     cfg = {**DEFAULTS, **_BODY_DEFAULTS.get(body, {}), **_OVERRIDES.get(variant, {}),
            **overrides}
     if palette is not None:
@@ -107,21 +111,18 @@ def variant_config(variant, palette_size=222, image_size=(24, 24), num_labels=87
             palette = Palette(palette)
         colors = palette.colors.tolist()
     else:
-        if isinstance(palette_size, bool) or not isinstance(palette_size, int) or palette_size < 2:
-            raise ValueError(f"palette_size must be an int >= 2, got {palette_size!r}.")
+        palette_size = validation.check_int("palette_size", palette_size, min=2)
         # A placeholder palette (distinct greys, transparent first) for a model
         # built before its data; zoo presets and fit() carry the real one.
         i = np.arange(palette_size)
         colors = np.stack([i % 256, (i // 256) % 256, i * 0, np.where(i == 0, 0, 255)], 1)
         colors = colors.tolist()
-    image_size = tuple(int(s) for s in image_size)
-    if len(image_size) != 2 or min(image_size) < 1:
-        raise ValueError(f"image_size must be (H, W), got {image_size}.")
+    image_size = validation.check_image_size(image_size)
     parts.check_image_size(body, image_size, cfg["filters"])
     if cond != "none":
         if label_names is None:
-            if not isinstance(num_labels, int) or num_labels < 1:
-                raise ValueError(f"{variant} is conditioned on labels: num_labels must be >= 1.")
+            num_labels = validation.check_positive_int(
+                "num_labels", num_labels, fix=f"{variant} is conditioned on labels.")
             label_names = [f"label_{i}" for i in range(num_labels)]
         label_names = list(label_names)
     else:
@@ -156,7 +157,8 @@ def build(variant, palette_size=222, image_size=(24, 24), num_labels=87, palette
     Args:
         variant: one of `VARIANTS` (e.g. "onehot_conv_vae").
         palette_size: K, when no `palette` is given.
-        image_size: (H, W); a conv body needs multiples of 2 ** len(filters).
+        image_size: (H, W), or an int for square images; a conv body needs
+            multiples of 2 ** len(filters).
         num_labels: L for conditioned variants, when no `label_names`.
         palette: a `Palette` (sets K and the colours the model draws with).
         label_names: list of label names (sets L).

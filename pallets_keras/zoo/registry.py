@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from pallets_keras import io_utils
+from pallets_keras import io_utils, validation
 from pallets_keras.errors import PalletsFileError, PalletsTypeError, PalletsValueError
 from pallets_keras.palette import Palette
 from pallets_keras.version import __version__
@@ -155,8 +155,9 @@ def load(name_or_path, palette=None, image_size=None, compile=True, seed=0):
         palette: optional `Palette`; when it differs from the preset's, the
             palette ends (input embedding, output head) are re-created for it
             and the body keeps its trained weights (for fine-tuning).
-        image_size: optional (H, W); a conv body adapts (its size-dependent
-            bottleneck layers are re-created), a dense body cannot.
+        image_size: optional (H, W), or an int for square images; a conv body
+            adapts (its size-dependent bottleneck layers are re-created), a
+            dense body cannot.
         compile: bool, compile with Adam so `fit` works at once.
         seed: int, seeds the initial weights of the layers that `palette` or
             `image_size` re-create (see `adapt`): the same preset, arguments
@@ -178,7 +179,16 @@ def load(name_or_path, palette=None, image_size=None, compile=True, seed=0):
     # compile the model even with compile=False, and load_weights would warn
     # that the optimizer's variables are missing (presets ship no optimizer state).
     config.pop("compile_config", None)
-    model = keras.saving.deserialize_keras_object(config)
+    try:
+        model = keras.saving.deserialize_keras_object(config)
+    except TypeError as e:
+        # Keras appends the whole config (hundreds of lines) to this message.
+        if not str(e).startswith("Could not locate class"):
+            raise
+        raise PresetError(
+            f"{path / CONFIG_FILE} names a class this pallets_keras ({__version__}) does not "
+            f"have: {str(e).split('.')[0].removeprefix('Could not locate ')}. Upgrade "
+            "pallets_keras, or re-save the preset with this version.") from None
     model.load_weights(path / WEIGHTS_FILE)
     model.preset_metadata = meta
     if palette is not None or image_size is not None:
@@ -221,14 +231,16 @@ def adapt(model, palette=None, image_size=None, seed=0):
     if palette is not None and not isinstance(palette, Palette):
         palette = Palette(palette)
     if palette is not None and len(palette) > MAX_PALETTE_SIZE:
-        raise ValueError(f"A palette of {len(palette)} colours is more than a model takes "
-                         f"({MAX_PALETTE_SIZE}); quantize it: Palette.quantize(images, 256).")
-    new_size = tuple(image_size) if image_size is not None else tuple(model.image_size)
+        raise PalletsValueError(
+            f"A palette of {len(palette)} colours is more than a model takes "
+            f"({MAX_PALETTE_SIZE}); quantize it: Palette.quantize(images, 256).")
+    new_size = (validation.check_image_size(image_size) if image_size is not None
+                else tuple(model.image_size))
     from pallets_keras.models.variants import axes
 
     _, body, _, _, _ = axes(model.variant)
     if body == "dense" and new_size != tuple(model.image_size):
-        raise ValueError(
+        raise PalletsValueError(
             f"{model.variant} has a dense body whose weights are tied to "
             f"{model.image_size[0]}x{model.image_size[1]} pixels; it cannot take "
             f"{new_size[0]}x{new_size[1]}. Use a conv variant (e.g. onehot_conv_vae), "
@@ -494,10 +506,14 @@ def _remove(path, ignore_errors=False):
             raise
 
 
+# What file browsers drop into any folder they show: not worth refusing a save for.
+_IGNORABLE = {".DS_Store", "Thumbs.db", "desktop.ini"}
+
+
 def _foreign_entries(folder):
     """Names in `folder` that are not part of a preset (would be lost if it
     were replaced)."""
-    known = set(PRESET_FILES)
+    known = set(PRESET_FILES) | _IGNORABLE
     try:
         files = json.loads((folder / METADATA_FILE).read_text()).get("files")
         if isinstance(files, dict):
