@@ -89,3 +89,54 @@ class KLWarmup(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["beta"] = float(keras.ops.convert_to_numpy(self.model.beta))
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training before a wall-clock deadline, at an epoch's end.
+
+    Training stops when the next epoch, expected to last as long as the
+    last one, would end past the deadline; an `EarlyStopping`
+    with `restore_best_weights=True` placed before it in the callbacks still
+    restores the best epoch. Several `fit` calls may share one deadline (e.g.
+    the two phases of `finetune`).
+
+    Args:
+        seconds: float > 0, the budget from the first `on_train_begin`.
+        deadline: optional `time.monotonic()` value to stop at instead.
+
+    Example:
+    >>> # model.fit(x, epochs=1000, callbacks=[TimeLimit(180)])
+    """
+
+    def __init__(self, seconds=None, deadline=None):
+        super().__init__()
+        if (seconds is None) == (deadline is None):
+            from pallets_keras.errors import PalletsValueError
+
+            raise PalletsValueError("TimeLimit takes seconds= or deadline=, one of them.")
+        self.seconds, self.deadline = seconds, deadline
+        self.last_epoch = 0.0
+        self.stopped = False
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        if self.deadline is None:
+            self.deadline = time.monotonic() + float(self.seconds)
+        if time.monotonic() >= self.deadline:
+            self.stopped = True
+            self.model.stop_training = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        import time
+
+        self._start = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        now = time.monotonic()
+        self.last_epoch = now - self._start
+        if now + self.last_epoch > self.deadline:
+            self.stopped = True
+            self.model.stop_training = True

@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from pallets_keras import validation as validation_
 from pallets_keras.errors import PalletsValueError
-from pallets_keras.callbacks import KLWarmup, TemperatureAnnealing
+from pallets_keras.callbacks import KLWarmup, TemperatureAnnealing, TimeLimit
 from pallets_keras.random_utils import set_random_seed
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,119 @@ def model_inputs(model, dataset):
     return x
 
 
+class SpriteBatches(keras.utils.PyDataset):
+    """Shuffled batches of palette indices, optionally flipped left-right.
+
+    The augmentation runs on the uint8 (uint16) indices of each batch: a
+    flip only reorders pixels, so every index stays a palette index and no
+    colour is ever interpolated, and no float one-hot is made here (the
+    model embeds the indices itself). The order and the flips of each epoch
+    come from a NumPy generator seeded once, so a seeded run repeats.
+
+    Args:
+        inputs: dict of arrays as `model_inputs` gives: "indices" (N, H, W)
+            and optionally "labels" (N, L), which are not flipped.
+        batch_size: int >= 1.
+        flip: bool, flip each image left-right with probability 1/2.
+        shuffle: bool, a new order every epoch.
+        seed: int or None, seeds the order and the flips.
+
+    Example:
+    >>> batches = SpriteBatches(model_inputs(model, sprites), 64, flip=True, seed=0)
+    >>> model.fit(batches, epochs=10)
+    """
+
+    def __init__(self, inputs, batch_size, flip=False, shuffle=True, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.inputs = inputs
+        self.batch_size = int(batch_size)
+        self.flip, self.shuffle = bool(flip), bool(shuffle)
+        self.n = len(inputs["indices"])
+        self.rng = np.random.default_rng(seed)
+        self._new_epoch()
+
+    def _new_epoch(self):
+        self.order = self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
+        self.flips = (self.rng.random(self.n) < 0.5) if self.flip else None
+
+    def __len__(self):
+        return -(-self.n // self.batch_size)
+
+    def __getitem__(self, i):
+        rows = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        batch = {k: v[rows] for k, v in self.inputs.items()}
+        if self.flips is not None:
+            flip = self.flips[i * self.batch_size:(i + 1) * self.batch_size]
+            idx = batch["indices"]
+            batch["indices"] = np.where(flip[:, None, None], idx[:, :, ::-1], idx)
+        return batch
+
+    def on_epoch_end(self):
+        self._new_epoch()
+
+
+def holdout(dataset, fraction=0.1, seed=0, min_images=10):
+    """(train, validation) for early stopping: a fixed share held out.
+
+    Args:
+        dataset: a `PixelDataset`.
+        fraction: float in (0, 1), the share held out (at least one image).
+        seed: int, the split's seed (fixed, so every run holds out the same
+            images whatever the training seed).
+        min_images: int, below this many images nothing is held out.
+
+    Returns:
+        (train, validation), with validation None for a set too small.
+
+    Example:
+    >>> train, val = holdout(sprites)  # 90% / 10%, the same every run
+    """
+    if len(dataset) < max(2, min_images):
+        log.warning("only %d images: no validation split, early stopping watches the "
+                    "training loss", len(dataset))
+        return dataset, None
+    return dataset.split(test_fraction=fraction, seed=seed)
+
+
+def reconstruction_accuracy(model, dataset, batch_size=256):
+    """Pixel accuracy of the model's deterministic reconstructions.
+
+    Args:
+        model: a `PaletteAutoencoder`.
+        dataset: a `PixelDataset` with the model's palette and size.
+        batch_size: int, images per encoder call.
+
+    Returns:
+        dict: "pixel_accuracy" over all pixels, "pixel_accuracy_visible" over
+        the pixels whose true colour is not fully transparent (alpha > 0; 1.0
+        when there are none) and "images".
+
+    Example:
+    >>> reconstruction_accuracy(model, val)["pixel_accuracy_visible"]
+    """
+    check_compatible(model, dataset)
+    preds = []
+    for start in range(0, len(dataset), batch_size):
+        part = dataset.subset(slice(start, start + batch_size))
+        x = model_inputs(model, part)
+        z = model.encode(part.indices, x.get("labels"))
+        labels = x.get("labels") if model.is_conditional else None
+        if model.representation == "onehot":
+            preds.append(np.asarray(model.decode_indices(z, labels)))
+        else:
+            preds.append(model.palette.encode(model.decode(z, labels), snap=True))
+    pred = np.concatenate(preds)
+    hit = pred == dataset.indices
+    visible = model.palette.colors[:, 3][dataset.indices] > 0
+    return {"pixel_accuracy": float(hit.mean()),
+            "pixel_accuracy_visible": float(hit[visible].mean()) if visible.any() else 1.0,
+            "images": len(dataset)}
+
+
 def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validation=None,
         kl_warmup_epochs=0, beta=None, temperature=None, checkpoint_dir=None,
         early_stopping_patience=None, seed=None, verbose="auto", callbacks=(),
-        compile=True, lr_schedule=None, distribute=None):
+        compile=True, lr_schedule=None, distribute=None, flip=False):
     """Trains a pallets_keras model on a `PixelDataset`.
 
     Args:
@@ -83,6 +193,9 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
             be a multiple of the number of devices, and up to devices - 1
             images are left out so that every batch splits evenly. See
             docs/tuning.md.
+        flip: bool, flip each training image left-right with probability
+            1/2 every epoch (`SpriteBatches`: on the indices, no
+            interpolation); the validation images are never flipped.
 
     Returns:
         The Keras `History`.
@@ -131,9 +244,19 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
         check_compatible(model, validation)
         val = (model_inputs(model, validation),)
     with scope():
-        history = model.fit(model_inputs(model, dataset), batch_size=batch_size,
-                            epochs=epochs, validation_data=val, shuffle=True, callbacks=cbs,
-                            verbose=progress_verbosity(verbose))
+        if flip:
+            # Unseeded: drawn from NumPy's global state, which a seeded run
+            # (e.g. finetune's first phase) has seeded.
+            batches = SpriteBatches(model_inputs(model, dataset), batch_size, flip=True,
+                                    seed=np.random.randint(0, 2**31 - 1) if seed is None
+                                    else seed)
+            history = model.fit(batches, epochs=epochs, validation_data=val,
+                                validation_batch_size=batch_size, callbacks=cbs,
+                                verbose=progress_verbosity(verbose))
+        else:
+            history = model.fit(model_inputs(model, dataset), batch_size=batch_size,
+                                epochs=epochs, validation_data=val, shuffle=True,
+                                callbacks=cbs, verbose=progress_verbosity(verbose))
     if model is not target:
         target.set_weights(model.get_weights())
     return history
@@ -231,23 +354,84 @@ def set_body_trainable(model, trainable):
                 layer.trainable = trainable
 
 
-def finetune(model, dataset, epochs=5, warmup_epochs=1, batch_size=64, learning_rate=1e-3,
-             body_learning_rate=None, validation=None, checkpoint_dir=None,
-             early_stopping_patience=3, seed=0, verbose="auto", **fit_kwargs):
-    """Fine-tunes an adapted model (see `zoo.load(name, palette=..., image_size=...)`).
+class FinetuneHistory(dict):
+    """What `finetune` returns: the merged Keras history of both phases
+    (a dict of per-epoch lists, as before) with a `report` dict beside it.
+
+    `report` holds "held_out_pixel_accuracy" and
+    "held_out_pixel_accuracy_visible" (the best weights' deterministic
+    reconstructions of the validation images; all pixels, and those whose
+    true colour is not fully transparent), "held_out_images",
+    "epochs_run", "best_epoch" (1-based, counted over both phases),
+    "stopped_by" ("early_stopping", "time_limit" or "epochs") and "seconds".
+    """
+
+    report = None
+
+
+def finetune(model, dataset, epochs=200, warmup_epochs=1, batch_size=64, learning_rate=1e-3,
+             body_learning_rate=None, validation="auto", validation_fraction=0.1,
+             checkpoint_dir=None, early_stopping_patience=10, reduce_lr_patience=4,
+             flip=True, max_seconds=None, seed=0, verbose="auto", **fit_kwargs):
+    """Fine-tunes an adapted model (see `zoo.load(name, palette=..., image_size=...)`)
+    until the held-out images stop improving.
 
     First `warmup_epochs` with the body frozen so the new palette ends learn
     to speak its language, then the whole model at `body_learning_rate`
-    (default learning_rate / 3), with early stopping on the validation loss
-    and optional resumable checkpoints. `warmup_epochs=epochs` trains the
-    palette ends only; `warmup_epochs=0` trains everything from the start.
+    (default learning_rate / 3) until the validation loss has not improved
+    for `early_stopping_patience` epochs (`keras.callbacks.EarlyStopping`),
+    with the best epoch's weights restored. The learning rate halves when the
+    validation loss stalls for `reduce_lr_patience` epochs
+    (`keras.callbacks.ReduceLROnPlateau`). `epochs` is only a ceiling.
+    `warmup_epochs=epochs` trains the palette ends only; `warmup_epochs=0`
+    trains everything from the start.
+
+    Which preset to start from: `onehot_conv_ae` when you want
+    reconstructions (and codes) of your sprites, `onehot_conv_vae` when you
+    want to sample new ones; both are conv bodies, so they take any size
+    that is a multiple of 4, and their palette ends are re-made for your
+    palette. See docs/finetune.md for measured results on real tile sets.
+
+    Args:
+        model: an adapted `PaletteAutoencoder` (AE or VAE).
+        dataset: `PixelDataset` with the model's palette and size.
+        epochs: int, the most epochs, warm-up included (default 200; early
+            stopping usually ends the run long before).
+        warmup_epochs: int in [0, epochs], epochs with the body frozen.
+        batch_size: int.
+        learning_rate: float, of the palette ends (and of the warm-up).
+        body_learning_rate: float, of the whole model after the warm-up.
+        validation: "auto" (default: hold out `validation_fraction` of
+            `dataset` with a fixed seed, `holdout`), a `PixelDataset`, or
+            None (no held-out images: early stopping watches the training
+            loss and the report has no held-out accuracy).
+        validation_fraction: float in (0, 1), the share held out by "auto".
+        checkpoint_dir: optional folder for resumable checkpoints.
+        early_stopping_patience: int >= 1, epochs without improvement
+            before stopping, or None to train all `epochs`.
+        reduce_lr_patience: int >= 1, or None to keep the rate constant.
+        flip: bool, flip training images left-right at random (on the
+            palette indices, no interpolation: `SpriteBatches`). Turn it off
+            for sprites whose facing matters (text, arrows).
+        max_seconds: optional float, a wall-clock budget for both phases
+            (`TimeLimit`); the best weights are still restored.
+        seed: int, seeds the training and the augmentation (pass the same
+            seed to `zoo.load` for the re-made layers).
+        verbose: "auto", 0, 1 or 2 (see `fit`).
+        **fit_kwargs: more arguments of `fit` (e.g. `kl_warmup_epochs`).
 
     Returns:
-        dict of lists: the merged Keras history of both phases.
+        A `FinetuneHistory`: a dict of per-epoch lists with a `report` dict
+        that holds the held-out pixel accuracy of the restored weights.
+
+    Raises:
+        PalletsValueError: a bad argument, or data that does not fit the model.
 
     Example:
-    >>> model = zoo.load("onehot_conv_vae", palette=sprites.palette, image_size=(32, 32))
-    >>> history = finetune(model, sprites, epochs=5)
+    >>> model = zoo.load("onehot_conv_ae", palette=sprites.palette,
+    ...                  image_size=sprites.image_size, seed=0)
+    >>> history = finetune(model, sprites)
+    >>> history.report["held_out_pixel_accuracy_visible"]
     """
     epochs = validation_.check_positive_int("epochs", epochs)
     warmup_epochs = validation_.check_non_negative_int(
@@ -259,7 +443,24 @@ def finetune(model, dataset, epochs=5, warmup_epochs=1, batch_size=64, learning_
         validation_.check_learning_rate(body_learning_rate, "body_learning_rate")
     validation_.check_positive_int("batch_size", batch_size)
     validation_.check_seed(seed)
-    history = {}
+    for name, value in (("early_stopping_patience", early_stopping_patience),
+                        ("reduce_lr_patience", reduce_lr_patience)):
+        if value is not None:
+            validation_.check_positive_int(name, value)
+    if max_seconds is not None:
+        validation_.check_float("max_seconds", max_seconds, min=0, min_inclusive=False)
+    if isinstance(validation, str):
+        if validation != "auto":
+            raise PalletsValueError(f"validation must be 'auto', a PixelDataset or None, "
+                                    f"got {validation!r}.")
+        validation_.check_float("validation_fraction", validation_fraction, min=0,
+                                min_inclusive=False, max=1)
+        check_compatible(model, dataset)
+        dataset, validation = holdout(dataset, validation_fraction)
+    user_callbacks = list(fit_kwargs.pop("callbacks", ()))
+    t0 = time.monotonic()
+    limit = [] if max_seconds is None else [TimeLimit(deadline=t0 + float(max_seconds))]
+    history = FinetuneHistory()
 
     def merge(h):
         for k, v in h.history.items():
@@ -269,15 +470,45 @@ def finetune(model, dataset, epochs=5, warmup_epochs=1, batch_size=64, learning_
         set_body_trainable(model, False)
         merge(fit(model, dataset, epochs=warmup_epochs, batch_size=batch_size,
                   learning_rate=learning_rate, validation=validation, seed=seed,
-                  verbose=verbose, **fit_kwargs))
+                  verbose=verbose, flip=flip, callbacks=user_callbacks + limit,
+                  **fit_kwargs))
     set_body_trainable(model, True)
-    if epochs > warmup_epochs:
+    stopper = None
+    stopped = limit and limit[0].stopped
+    if epochs > warmup_epochs and not stopped:
+        monitor = "val_loss" if validation is not None else "loss"
+        cbs = list(user_callbacks)
+        if early_stopping_patience:
+            stopper = keras.callbacks.EarlyStopping(
+                monitor=monitor, patience=early_stopping_patience, restore_best_weights=True)
+            cbs.append(stopper)
+        if reduce_lr_patience:
+            cbs.append(keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor, factor=0.5, patience=reduce_lr_patience, min_lr=1e-5))
+        if limit:
+            limit[0].stopped = False
         ck = None if checkpoint_dir is None else Path(checkpoint_dir) / "full"
         merge(fit(model, dataset, epochs=epochs - warmup_epochs, batch_size=batch_size,
                   learning_rate=body_learning_rate or learning_rate / 3,
-                  validation=validation, checkpoint_dir=ck,
-                  early_stopping_patience=early_stopping_patience,
-                  seed=None if warmup_epochs else seed, verbose=verbose, **fit_kwargs))
+                  validation=validation, checkpoint_dir=ck, callbacks=cbs + limit,
+                  seed=None if warmup_epochs else seed, verbose=verbose, flip=flip,
+                  **fit_kwargs))
+        stopped = limit and limit[0].stopped
+    history.pop("learning_rate", None)
+    report = {"epochs_run": len(history.get("loss", [])),
+              "best_epoch": (warmup_epochs + stopper.best_epoch + 1
+                             if stopper is not None and stopper.best is not None
+                             else len(history.get("loss", []))),
+              "stopped_by": ("early_stopping" if stopper is not None and stopper.stopped_epoch
+                             else "time_limit" if stopped else "epochs"),
+              "seconds": round(time.monotonic() - t0, 1)}
+    if validation is not None:
+        figures = reconstruction_accuracy(model, validation)
+        report.update(held_out_pixel_accuracy=figures["pixel_accuracy"],
+                      held_out_pixel_accuracy_visible=figures["pixel_accuracy_visible"],
+                      held_out_images=figures["images"])
+    history.report = report
+    log.info("finetune: %s", report)
     return history
 
 
