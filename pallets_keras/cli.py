@@ -32,6 +32,8 @@ import time
 import warnings
 from pathlib import Path
 
+from pallets_keras.errors import PalletsError
+
 BACKENDS = ("tensorflow", "jax", "torch")
 EXIT_ERROR = 2
 CPUNKS_SIZE = (24, 24)
@@ -45,7 +47,15 @@ _NATIVE_NOISE = re.compile(
     rb"|To enable the following instructions: .*rebuild TensorFlow)")
 
 
-class CLIError(Exception):
+# The most images one `pallets generate` draws: beyond it, run again with
+# another --seed (or --split into folders) rather than fill the memory.
+MAX_GENERATE = 100_000
+# The most pixels of one grid image (1 GiB of RGBA): past it, --split or a
+# smaller --scale.
+MAX_GRID_PIXELS = 2**28
+
+
+class CLIError(PalletsError):
     """Bad input, said in one line; `main` prints it and exits with status 2."""
 
 
@@ -78,10 +88,47 @@ def _tile_size(text):
     return sizes[0] if len(sizes) == 1 else sizes
 
 
+def _count(maximum, fix):
+    """An argparse type: a whole number in [1, maximum]."""
+
+    def parse(text):
+        value = _positive_int(text)
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {value:,}; "
+                                             f"{fix}")
+        return value
+
+    return parse
+
+
+def _seed(text):
+    """An argparse type: a seed, a whole number in [0, 2**32 - 1]."""
+    from pallets_keras.validation import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number in [0, {MAX_SEED}], got {value} (e.g. --seed 0)")
+    return value
+
+
 def _steps(text):
     value = _positive_int(text)
     if value < 2:
         raise argparse.ArgumentTypeError(f"must be at least 2, got {value}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {value}")
     return value
 
 
@@ -207,22 +254,24 @@ def build_parser(tune=False):
                     "-o hoodies.png",
                     "pallets generate gsvae -n 10 --split -o samples/"])
     g.add_argument("name", metavar="NAME", help="zoo preset name or preset folder")
-    g.add_argument("-n", "--n", type=_positive_int, default=64,
-                   help="number of images (default 64)")
+    g.add_argument("-n", "--n", type=_count(MAX_GENERATE, "run again with another --seed "
+                                                          "for more"), default=64,
+                   help=f"number of images (default 64, at most {MAX_GENERATE:,})")
     _label_options(g, "in every sample")
-    g.add_argument("--seed", type=int, default=None,
-                   help="seed of the draw (default: a random one, printed so you can "
-                        "repeat it)")
+    g.add_argument("--seed", type=_seed, default=None,
+                   help="seed of the draw, >= 0 (default: a random one, printed so you "
+                        "can repeat it)")
     g.add_argument("--scale", type=_positive_int, default=None,
                    help="integer upscale factor, nearest neighbour (default 8 for a "
                         "grid, 1 with --split)")
     g.add_argument("--cols", type=_positive_int, default=None,
-                   help="grid columns (default: a square grid)")
+                   help="grid columns (default: a square grid; never more than -n)")
     g.add_argument("--temperature", type=_non_negative_float, default=0.0,
                    help="0 (default) takes each pixel's most likely colour; > 0 samples "
                         "the colours at that temperature (onehot models)")
     g.add_argument("-o", "--out", required=True, metavar="PATH",
-                   help="the grid PNG to write, or with --split the folder")
+                   help="the grid image to write (.png, .gif, .webp, .jpg: the format "
+                        "follows the extension), or with --split the folder")
     g.add_argument("--split", action="store_true",
                    help="write one PNG per image (sample_000.png, ...) into the folder -o")
     g.set_defaults(func=cmd_generate)
@@ -259,7 +308,8 @@ def build_parser(tune=False):
     _label_options(i, "along the strip")
     i.add_argument("--scale", type=_positive_int, default=8,
                    help="integer upscale factor (default 8)")
-    i.add_argument("-o", "--out", required=True, metavar="PNG", help="the strip PNG to write")
+    i.add_argument("-o", "--out", required=True, metavar="IMAGE",
+                   help="the strip image to write (.png, .gif, .webp, .jpg)")
     i.set_defaults(func=cmd_interpolate)
 
     # --- train
@@ -297,8 +347,9 @@ def build_parser(tune=False):
     f.add_argument("--data", required=True, metavar="PATH",
                    help="a folder of sprites or a sprite sheet (or 'cpunks')")
     f.add_argument("--epochs", type=_positive_int, default=5, help="default 5")
-    f.add_argument("--warmup-epochs", type=int, default=1,
-                   help="first epochs with the body frozen (default 1)")
+    f.add_argument("--warmup-epochs", type=_non_negative_int, default=1,
+                   help="first epochs with the body frozen, counted in --epochs "
+                        "(default 1; at most --epochs)")
     _data_options(f)
     _fit_options(f, lr_help="learning rate of the palette ends (default 1e-3; the body "
                             "trains at a third of it)",
@@ -323,7 +374,7 @@ def build_parser(tune=False):
                         "all scored")
     e.add_argument("--tile-size", type=_tile_size, default=None, metavar="N|H,W",
                    help="with a folder: cut sheets into N x N (or H,W) tiles")
-    e.add_argument("--seed", type=int, default=0, help="seed of the sampled figures")
+    e.add_argument("--seed", type=_seed, default=0, help="seed of the sampled figures")
     e.add_argument("--json", action="store_true", help="print the figures as JSON")
     e.set_defaults(func=cmd_eval)
 
@@ -336,10 +387,14 @@ def _fit_options(parser, lr_help, eval_help):
     """The options `train` and `finetune` share after their data options."""
     parser.add_argument("--batch-size", type=_positive_int, default=64, help="default 64")
     parser.add_argument("--lr", type=_positive_float, default=1e-3, help=lr_help)
-    parser.add_argument("--seed", type=int, default=0, help="default 0")
+    parser.add_argument("--seed", type=_seed, default=0, help="default 0")
     parser.add_argument("--no-eval", action="store_true", help=eval_help)
     parser.add_argument("-o", "--out", required=True, metavar="DIR",
-                        help="the preset folder to write")
+                        help="the preset folder to write (checked before training)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace what is at -o even when it is not a preset (a file, "
+                             "or a folder of other files); without it they are kept and "
+                             "the command stops before training")
 
 
 def _data_options(parser):
@@ -514,8 +569,12 @@ def main(argv=None):
     else:
         parser = build_parser()
     args = parser.parse_args(argv)
-    caught = (CLIError, ValueError, KeyError, FileNotFoundError, TypeError, MemoryError,
-              FloatingPointError, PermissionError, IsADirectoryError, NotADirectoryError)
+    # What the user got wrong (PalletsError, CLIError among them), paths they
+    # named, and the machine's limits: one line. Anything else (a ValueError,
+    # KeyError, TypeError, IndexError from inside) is a bug of the library and
+    # keeps its traceback, so that it is reported rather than taken for bad input.
+    caught = (PalletsError, FileNotFoundError, PermissionError, IsADirectoryError,
+              NotADirectoryError, FileExistsError, MemoryError, FloatingPointError)
     error, status = None, 0
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
@@ -547,6 +606,13 @@ def main(argv=None):
 # --------------------------------------------------------------- helpers
 def _looks_like_path(text):
     return "/" in text or "\\" in text or text.startswith((".", "~"))
+
+
+def _as_path(path):
+    """`path` as zoo.load and NAME read it as a folder: a bare name would be
+    looked up in the zoo, so it gets a leading ./ ."""
+    text = str(path)
+    return text if _looks_like_path(text) else f"./{text}"
 
 
 def _precheck_preset(name):
@@ -685,17 +751,57 @@ def _upscale(rgba, scale):
 
 
 def _out_file(path):
+    """-o naming an image file: a known extension, in a writable place (said
+    before anything is loaded or generated)."""
+    from pallets_keras import io_utils, plot
+
     out = Path(path).expanduser()
     if out.is_dir():
-        raise CLIError(f"{out} is a folder; -o takes the PNG file to write")
-    return out
+        raise CLIError(f"-o {out} is a folder; -o takes the image file to write "
+                       "(e.g. grid.png)")
+    try:
+        plot.image_format(out)
+    except PalletsError as e:
+        raise CLIError(f"-o {e}") from None
+    return io_utils.check_writable(out, what="-o")
 
 
 def _out_dir(path):
+    """-o naming a folder of images, checked writable before the work."""
+    from pallets_keras import io_utils
+
     out = Path(path).expanduser()
     if out.exists() and not out.is_dir():
-        raise CLIError(f"{out} is a file; -o takes a folder here")
+        raise CLIError(f"-o {out} is a file; -o takes a folder here")
+    return io_utils.check_writable(out, what="-o", want_dir=True)
+
+
+def _out_preset(args):
+    """-o naming a preset folder: checked before data, models or training are
+    loaded (a file or a folder of other things is refused unless --overwrite)."""
+    from pallets_keras import zoo
+
+    out = Path(args.out).expanduser()
+    overwrite = getattr(args, "overwrite", False)
+    try:
+        zoo.check_save_path(out, overwrite=overwrite)
+    except PalletsError as e:
+        text = str(e).replace("pass overwrite=True", "pass --overwrite")
+        raise CLIError(f"-o {text}") from None
     return out
+
+
+def _check_grid(n, cols, scale, image_size):
+    """Refuses a grid image too large to hold, before generating it."""
+    from pallets_keras.plot import grid_shape
+
+    rows, cols = grid_shape(n, cols)
+    h, w = image_size
+    height, width = (rows * (h + 1) + 1) * scale, (cols * (w + 1) + 1) * scale
+    if height * width > MAX_GRID_PIXELS:
+        raise CLIError(f"a grid of {n:,} images at --scale {scale} would be {width:,}x"
+                       f"{height:,} pixels (more than {MAX_GRID_PIXELS:,}); lower --scale or "
+                       "-n, or write single images with --split")
 
 
 def _fmt(value):
@@ -875,8 +981,11 @@ def cmd_zoo_info(args):
 def cmd_generate(args):
     out = _out_dir(args.out) if args.split else _out_file(args.out)
     _precheck_preset(args.name)
-    from pallets_keras import plot
+    from pallets_keras import plot, zoo
 
+    if not args.split:
+        size = zoo.info(_resolve_preset(args.name)).get("image_size") or (1, 1)
+        _check_grid(args.n, args.cols, args.scale or 8, size)
     model = _load_model(args.name)
     labels = _labels(model, args, args.name, steer=True)
     if model.latent == "none":
@@ -1021,6 +1130,10 @@ def cmd_train(args):
                            "and --data")
         if not Path(args.recipe).is_file():
             raise CLIError(f"no recipe at {args.recipe}")
+        if args.overwrite:
+            raise CLIError("--overwrite does not apply to --recipe, which writes a preset "
+                           "folder (or a new one) only")
+        _out_preset(args)
         from pallets_keras import training
 
         training.train_recipe(args.recipe, args.out, verbose=2)
@@ -1030,7 +1143,7 @@ def cmd_train(args):
         raise CLIError("give a VARIANT to train (e.g. onehot_conv_vae) or --recipe JSON")
     if not args.data:
         raise CLIError("--data is required: 'cpunks' or a folder of sprites")
-    out = _out_dir(args.out)
+    out = _out_preset(args)
     ds = _load_data(args.data, args.tile_size, args.max_colors)
     from pallets_keras import metrics, training, zoo
     from pallets_keras.models import build
@@ -1066,18 +1179,20 @@ def cmd_train(args):
         scored = val if val is not None else train
         meta["metrics"] = metrics.evaluate(model, scored, train=train,
                                            n_samples=min(500, len(scored)), seed=0)
-    zoo.save_preset(model, out, metadata=meta)
-    _note(f"saved; load it with zoo.load({str(out)!r}) or pass it as NAME")
+    zoo.save_preset(model, out, metadata=meta, overwrite=args.overwrite)
+    _note(f"saved; load it with zoo.load({_as_path(out)!r}) or pass it as NAME")
     print(out)
     return 0
 
 
 def cmd_finetune(args):
-    out = _out_dir(args.out)
+    if args.warmup_epochs > args.epochs:
+        raise CLIError(f"--warmup-epochs {args.warmup_epochs} is more than --epochs "
+                       f"{args.epochs}: the warm-up is part of the epochs; use "
+                       f"--warmup-epochs {args.epochs} or less, or raise --epochs")
+    out = _out_preset(args)
     _precheck_preset(args.name)
     ds = _load_data(args.data, args.tile_size, args.max_colors)
-    if not 0 <= args.warmup_epochs:
-        raise CLIError(f"--warmup-epochs must be >= 0, got {args.warmup_epochs}")
     from pallets_keras import metrics, training, zoo
 
     name = _resolve_preset(args.name)
@@ -1098,7 +1213,7 @@ def cmd_finetune(args):
     train, val = _split(ds)
     t0 = time.time()
     history = training.finetune(model, train, epochs=args.epochs,
-                                warmup_epochs=min(args.warmup_epochs, args.epochs),
+                                warmup_epochs=args.warmup_epochs,
                                 batch_size=args.batch_size, learning_rate=args.lr,
                                 validation=val, seed=args.seed)
     meta = {
@@ -1113,7 +1228,7 @@ def cmd_finetune(args):
         scored = val if val is not None else train
         meta["metrics"] = metrics.evaluate(model, scored, train=train,
                                            n_samples=min(500, len(scored)), seed=0)
-    zoo.save_preset(model, out, metadata=meta)
+    zoo.save_preset(model, out, metadata=meta, overwrite=args.overwrite)
     print(out)
     return 0
 

