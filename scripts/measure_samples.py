@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from pallets_keras import plot, zoo
+from pallets_keras.io_utils import atomic_write_text
 from pallets_keras.datasets import cpunks
 from pallets_keras.judge import Judge
 from pallets_keras.priors import fit_prior
@@ -28,8 +29,23 @@ from pallets_keras.sample_quality import (conditional_accuracy, earring_rates,
                                           judge_samples, real_floor)
 
 
-def generative_presets():
-    return [n for n in zoo.list_models() if zoo.info(n)["latent"] != "none"]
+def generative_presets(fit):
+    """Presets that can sample: VAEs, and with `fit` plain autoencoders too
+    (a mixture fitted to their codes makes them generative)."""
+    return [n for n in zoo.list_models() if fit or zoo.info(n)["latent"] != "none"]
+
+
+def score(row):
+    """How a preset's default prior is chosen: precision + recall, plus, for
+    conditional presets, attribute agreement and the earring gap (asked
+    minus not asked, both ways)."""
+    value = row["precision"] + row["recall"]
+    if "attribute_agreement" in row:
+        value += row["attribute_agreement"]
+    if "earring_dict_on" in row:
+        value += (row["earring_dict_on"] - row["earring_dict_off"]
+                  + row["earring_rows_on"] - row["earring_rows_off"]) / 2
+    return value
 
 
 def measure(model, prior, judge, train, test, n, seed):
@@ -50,26 +66,32 @@ def main(argv=None):
     parser.add_argument("--components", type=int, default=None)
     parser.add_argument("--save", action="store_true",
                         help="store the fitted prior and the figures in the preset")
+    parser.add_argument("--save-to", default=None,
+                        help="like --save, into DIR/NAME instead of the zoo folder")
     parser.add_argument("--json", default=None)
     parser.add_argument("--grids", default=None)
     args = parser.parse_args(argv)
     judge = Judge.from_preset("punk_judge")
     train, test = cpunks.load().split()
-    results = {"floor": real_floor(judge, train, test, n=args.n, seed=args.seed)}
+    results = {}
+    if args.json and Path(args.json).exists():  # a cut run keeps what it measured
+        results = json.loads(Path(args.json).read_text())
+    results["floor"] = real_floor(judge, train, test, n=args.n, seed=args.seed)
     print("floor", json.dumps(results["floor"]), flush=True)
-    for name in args.names or generative_presets():
+    for name in args.names or generative_presets(args.fit):
         t0 = time.time()
         model = zoo.load(name, compile=False)
         if args.fit:
             kw = {"num_components": args.components} if args.components else {}
             fit_prior(model, train, default=False, **kw)
+            if model.is_conditional:
+                fit_prior(model, train, "label_posterior", default=False)
         rows = {}
         for prior in sorted(model.priors):
             rows[prior] = measure(model, prior, judge, train, test, args.n, args.seed)
             print(name, prior, json.dumps({k: round(v, 4) for k, v in rows[prior].items()}),
                   flush=True)
-        best = max(rows, key=lambda p: (rows[p]["precision"] + rows[p]["recall"],
-                                        -rows[p]["fpd"]))
+        best = max(rows, key=lambda p: score(rows[p]))
         results[name] = {"priors": rows, "best": best}
         if args.grids:
             Path(args.grids).mkdir(parents=True, exist_ok=True)
@@ -78,18 +100,18 @@ def main(argv=None):
                       if model.is_conditional else None)
             plot.save_grid(model.sample(64, labels=lab, seed=args.seed, prior=best),
                            Path(args.grids) / f"{name}.png", cols=16, scale=2)
-        if args.save:
+        if args.save or args.save_to:
             model.add_prior(model.priors[best], name=best, default=True)
             meta = dict(model.preset_metadata)
             meta.setdefault("metrics", {}).update(
                 {f"sample_{k}": v for k, v in rows[best].items()})
             meta["sample_prior"] = best
-            zoo.save_preset(model, zoo.registry.zoo_root() / name, metadata=meta,
-                            overwrite=True)
+            folder = Path(args.save_to) if args.save_to else zoo.zoo_root()
+            zoo.save_preset(model, folder / name, metadata=meta, overwrite=True)
         print(f"{name}: best prior {best} ({time.time() - t0:.0f} s)", flush=True)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=1))
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(args.json, json.dumps(results, indent=1))
     return 0
 
 

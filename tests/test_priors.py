@@ -21,8 +21,8 @@ def tiny(variant, ds):
 
 
 def test_registry_knows_every_prior():
-    assert prior_names() == ["categorical_mixture", "gaussian_mixture", "standard_normal",
-                             "uniform_categorical"]
+    assert prior_names() == ["categorical_mixture", "gaussian_mixture", "label_posterior",
+                             "standard_normal", "uniform_categorical"]
     assert get_prior_class("gaussian_mixture") is GaussianMixturePrior
     with pytest.raises(PalletsKeyError, match="known"):
         get_prior_class("flow")
@@ -74,19 +74,24 @@ def test_training_priors_draw_what_sample_always_drew():
 
 @pytest.mark.parametrize("variant, kind", [("onehot_vae", "gaussian_mixture"),
                                            ("gsvae", "categorical_mixture"),
-                                           ("conv_cvae", "gaussian_mixture")])
+                                           ("conv_cvae", "gaussian_mixture"),
+                                           ("onehot_conv_ae", "gaussian_mixture")])
 def test_fit_prior_then_sample_and_save(variant, kind, tiny_dataset, tmp_path):
     model = tiny(variant, tiny_dataset)
-    training = model.default_prior
+    training = model.default_prior  # None for a plain autoencoder
     prior = fit_prior(model, tiny_dataset, num_components=3, seed=0)
     assert prior.kind == kind and model.default_prior == kind
-    assert sorted(model.priors) == sorted([training, kind])
+    assert sorted(model.priors) == sorted([p for p in (training, kind) if p])
     lab = {"odd": 1} if model.is_conditional else None
     a = model.sample(6, labels=lab, seed=0)
     np.testing.assert_array_equal(a, model.sample(6, labels=lab, seed=0, prior=kind))
     z_fit = model.sample_latent(64, seed=0)
-    z_train = model.sample_latent(64, seed=0, prior="training")
-    assert not np.allclose(z_fit, z_train)
+    if training:
+        z_train = model.sample_latent(64, seed=0, prior="training")
+        assert not np.allclose(z_fit, z_train)
+    else:
+        with pytest.raises(PalletsValueError, match="trained against no prior"):
+            model.sample_latent(4, seed=0, prior="training")
     # The preset stores the fitted prior and its choice as default.
     zoo.save_preset(model, tmp_path / "p")
     loaded = zoo.load(tmp_path / "p")
@@ -105,7 +110,47 @@ def test_prior_errors(tiny_dataset):
     with pytest.raises(PalletsValueError, match="codes"):
         vae.add_prior(StandardNormalPrior(5))
     ae = tiny("onehot_ae", tiny_dataset)
-    with pytest.raises(PalletsValueError, match="no prior"):
-        fit_prior(ae, tiny_dataset)
-    with pytest.raises(PalletsValueError, match="no prior"):
+    with pytest.raises(PalletsValueError, match="fit_prior"):
         ae.sample(2)
+    with pytest.raises(PalletsValueError, match="serves gumbel"):
+        fit_prior(ae, tiny_dataset, "categorical_mixture")
+
+
+def test_label_posterior_draws_codes_of_matching_training_images():
+    from pallets_keras.priors import LabelPosteriorPrior
+
+    labels = np.array([[1, 0, 0], [0, 1, 0], [0, 1, 1], [0, 1, 1]], bool)
+    prior = LabelPosteriorPrior(latent_dim=2, num_labels=3, scale=1.0)
+    prior.packed_labels = np.packbits(labels, axis=1)
+    prior.means = np.array([[0, 0], [10, 10], [20, 20], [30, 30]], np.float16)
+    prior.stds = np.full((4, 2), 0.01, np.float16)
+    rng = np.random.default_rng(0)
+    z = prior.sample(400, rng, labels=np.tile([0.0, 1.0, 1.0], (400, 1)))
+    # Rows 2 and 3 match exactly: each drawn about half the time, never 0 or 1.
+    near = np.round(z[:, 0] / 10).astype(int)
+    assert set(near) == {2, 3} and abs((near == 2).mean() - 0.5) < 0.1
+    np.testing.assert_allclose(z[:, 0], z[:, 1], atol=0.1)
+    # No exact match: the nearest label set (Hamming 1) wins.
+    z = prior.sample(50, rng, labels=np.tile([1.0, 0.0, 1.0], (50, 1)))
+    assert set(np.round(z[:, 0] / 10).astype(int)) == {0}
+    with pytest.raises(PalletsValueError, match="labels"):
+        prior.sample(2, rng)
+
+
+def test_label_posterior_on_a_conditional_model(tiny_dataset, tmp_path):
+    model = tiny("conv_cvae", tiny_dataset)
+    fit_prior(model, tiny_dataset, "label_posterior", default=True)
+    z_odd = model.sample_latent(32, seed=0, labels={"odd": 1})
+    z_even = model.sample_latent(32, seed=0, labels={"odd": 0})
+    assert not np.allclose(z_odd, z_even)
+    a = model.sample(8, labels={"odd": 1, "low": 1}, seed=0)
+    zoo.save_preset(model, tmp_path / "p")
+    loaded = zoo.load(tmp_path / "p")
+    assert loaded.default_prior == "label_posterior"
+    np.testing.assert_array_equal(loaded.sample(8, labels={"odd": 1, "low": 1}, seed=0), a)
+    with pytest.raises(PalletsValueError, match="conditional model"):
+        fit_prior(tiny("onehot_vae", tiny_dataset), tiny_dataset, "label_posterior")
+    gs = tiny("earring_gsvae", tiny_dataset)
+    fit_prior(gs, tiny_dataset, "label_posterior")
+    codes = gs.sample_latent(5, seed=0, labels={"odd": 1}).reshape(5, -1, 4)
+    assert (codes.sum(-1) == 1).all()  # one-hot per categorical variable

@@ -8,6 +8,7 @@ A prior is one small class per idea, registered by name (`register_prior`):
 | `uniform_categorical` | Gumbel latents | independent uniform categoricals, the training prior |
 | `gaussian_mixture` | Gaussian latents | a mixture fitted to the aggregate posterior (the training set's posterior means) after training |
 | `categorical_mixture` | Gumbel latents | a mixture of independent categoricals fitted (EM) to the training set's codes |
+| `label_posterior` | conditional models | the training posteriors of the images whose labels are nearest the request: codes that agree with the labels |
 
 `fit_prior(model, dataset, "gaussian_mixture")` fits one and attaches it to
 the model; `model.sample(n, prior=...)` picks one by name; a preset stores its
@@ -19,9 +20,10 @@ from pallets_keras.priors.base import Prior, get_prior_class, prior_names, regis
 from pallets_keras.priors.categorical_mixture import CategoricalMixturePrior
 from pallets_keras.priors.fitting import fit_prior, training_prior
 from pallets_keras.priors.gaussian_mixture import GaussianMixturePrior
+from pallets_keras.priors.label_posterior import LabelPosteriorPrior
 from pallets_keras.priors.standard_normal import StandardNormalPrior
 from pallets_keras.priors.uniform_categorical import UniformCategoricalPrior
 
 __all__ = ["Prior", "register_prior", "get_prior_class", "prior_names", "fit_prior",
            "training_prior", "StandardNormalPrior", "UniformCategoricalPrior",
-           "GaussianMixturePrior", "CategoricalMixturePrior"]
+           "GaussianMixturePrior", "CategoricalMixturePrior", "LabelPosteriorPrior"]

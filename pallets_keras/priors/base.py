@@ -46,13 +46,23 @@ class Prior:
 
     kind = None
     latents = ()
+    # True for priors that draw codes for requested labels (`sample(labels=)`).
+    conditional = False
 
     def __init__(self, latent_dim):
         self.latent_dim = int(latent_dim)
 
-    def sample(self, n, rng):
-        """n codes (n, D) float32 drawn with the numpy Generator `rng`."""
+    def sample(self, n, rng, labels=None):
+        """n codes (n, D) float32 drawn with the numpy Generator `rng`
+        (`labels`, (n, L) in [0, 1], only for conditional priors)."""
         raise NotImplementedError
+
+    @classmethod
+    def fit_to(cls, model, dataset, labels, **kwargs):
+        """A prior of this kind fitted to `model`'s codes of `dataset` (whose
+        labels, in the model's order, are `labels` or None). Fixed priors
+        have nothing to fit."""
+        raise PalletsValueError(f"A {cls.kind} prior is fixed: there is nothing to fit.")
 
     def get_config(self):
         return {"latent_dim": self.latent_dim}

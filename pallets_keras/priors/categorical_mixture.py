@@ -76,9 +76,16 @@ class CategoricalMixturePrior(Prior):
                 break
             previous = ll
         prior.log_likelihood = ll
+        prior.probs = prior.probs.astype("float32")  # as stored
         return prior
 
-    def sample(self, n, rng):
+    @classmethod
+    def fit_to(cls, model, dataset, labels, **kwargs):
+        nvar, ncls = model.latent_shape
+        codes = model.encode(dataset.indices, labels)
+        return cls.fit(codes.reshape(len(codes), nvar, ncls).argmax(-1), ncls, **kwargs)
+
+    def sample(self, n, rng, labels=None):
         comp = rng.choice(self.num_components, size=n, p=self.weights / self.weights.sum())
         cum = self.probs[comp].cumsum(-1)                      # (n, N, C)
         u = rng.random((n, self.num_variables, 1))
@@ -91,4 +98,5 @@ class CategoricalMixturePrior(Prior):
                 "seed": self.seed}
 
     def get_arrays(self):
-        return {"weights": self.weights, "probs": self.probs}
+        return {"weights": np.asarray(self.weights, "float64"),
+                "probs": np.asarray(self.probs, "float32")}

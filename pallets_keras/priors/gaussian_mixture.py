@@ -10,7 +10,7 @@ from pallets_keras.priors.base import Prior, register_prior
 class GaussianMixturePrior(Prior):
     """A mixture of K full-covariance Gaussians over D latent dimensions.
 
-    A VAE's decoder only learned to draw what its encoder used: the aggregate
+    A decoder only learned to draw what its encoder used: the aggregate
     posterior q(z) = mean_i q(z | x_i), which N(0, I) matches badly (its
     "holes" decode to fragments). Fitting a mixture to the training set's
     posterior means after training and sampling from it instead is the
@@ -30,7 +30,10 @@ class GaussianMixturePrior(Prior):
     """
 
     kind = "gaussian_mixture"
-    latents = ("gaussian",)
+    # A plain autoencoder's deterministic codes too: with a density fitted
+    # to them it becomes a generative model (Ghosh et al.'s RAE + ex-post
+    # density estimation).
+    latents = ("gaussian", "none")
 
     def __init__(self, latent_dim, num_components=32, scale=1.0, seed=0):
         super().__init__(latent_dim)
@@ -59,12 +62,18 @@ class GaussianMixturePrior(Prior):
         gm = GaussianMixture(num_components, covariance_type="full", reg_covar=reg_covar,
                              random_state=seed, max_iter=200).fit(codes)
         prior = cls(codes.shape[1], num_components, scale, seed)
+        # Kept as they are stored (float32), so a reloaded prior draws the
+        # very same codes.
         prior.weights = gm.weights_
-        prior.means = gm.means_
-        prior.cholesky = np.linalg.cholesky(gm.covariances_)
+        prior.means = gm.means_.astype("float32")
+        prior.cholesky = np.linalg.cholesky(gm.covariances_).astype("float32")
         return prior
 
-    def sample(self, n, rng):
+    @classmethod
+    def fit_to(cls, model, dataset, labels, **kwargs):
+        return cls.fit(model.encode(dataset.indices, labels), **kwargs)
+
+    def sample(self, n, rng, labels=None):
         comp = rng.choice(self.num_components, size=n, p=self.weights / self.weights.sum())
         eps = rng.standard_normal((n, self.latent_dim))
         z = self.means[comp] + self.scale * np.einsum("nij,nj->ni", self.cholesky[comp], eps)
@@ -75,4 +84,6 @@ class GaussianMixturePrior(Prior):
                 "scale": self.scale, "seed": self.seed}
 
     def get_arrays(self):
-        return {"weights": self.weights, "means": self.means, "cholesky": self.cholesky}
+        return {"weights": np.asarray(self.weights, "float64"),
+                "means": np.asarray(self.means, "float32"),
+                "cholesky": np.asarray(self.cholesky, "float32")}

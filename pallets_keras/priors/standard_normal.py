@@ -19,5 +19,5 @@ class StandardNormalPrior(Prior):
     kind = "standard_normal"
     latents = ("gaussian",)
 
-    def sample(self, n, rng):
+    def sample(self, n, rng, labels=None):
         return rng.standard_normal((n, self.latent_dim)).astype("float32")

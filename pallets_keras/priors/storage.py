@@ -14,8 +14,8 @@ PRIORS_FILE = "priors.npz"
 def save_priors(model, folder):
     """Writes `model`'s fitted priors into `folder`; returns the metadata
     entries to record ({"priors": {name: {kind, config}}, "default_prior"}),
-    or {} for a model without a latent."""
-    if model.latent == "none":
+    or {} for a model without any (a plain autoencoder without a fitted one)."""
+    if not model.priors:
         return {}
     arrays, table = {}, {}
     for name, prior in model.priors.items():

@@ -26,7 +26,7 @@ class UniformCategoricalPrior(Prior):
         self.num_variables = int(num_variables)
         self.num_classes = int(num_classes)
 
-    def sample(self, n, rng):
+    def sample(self, n, rng, labels=None):
         classes = rng.integers(0, self.num_classes, size=(n, self.num_variables))
         return one_hot_codes(classes, self.num_classes)
 
