@@ -237,8 +237,8 @@ def earring_rates(model, test, n=1000, seed=0, prior=None):
 
     Asked two ways: with `labels={"earring": 1}` / `{"earring": 0}` (every
     other label 0), and with the label rows of n random test punks whose
-    earring is set to 1 / 0. The same latent codes serve both requests of a
-    pair, so only the earring request differs.
+    earring is set to 1 / 0. With a label-blind prior the same latent codes
+    serve both requests of a pair, so only the earring request differs.
 
     Returns:
         dict of floats in [0, 1]: "earring_dict_on", "earring_dict_off",
@@ -252,11 +252,13 @@ def earring_rates(model, test, n=1000, seed=0, prior=None):
     rng = np.random.default_rng(seed)
     rows = _label_rows(model, test, n, rng)
     e = model.label_names.index("earring")
-    z = model.sample_latent(n, seed, prior)
     out = {}
     for way, base in (("dict", np.zeros_like(rows)), ("rows", rows)):
         for state, value in (("on", 1.0), ("off", 0.0)):
             lab = base.copy()
             lab[:, e] = value
+            # The same seed: a label-blind prior gives the same codes to both
+            # requests; a conditional one draws codes for each request.
+            z = model.sample_latent(n, seed, prior, labels=lab)
             out[f"earring_{way}_{state}"] = earring_hit_rate(model.decode(z, lab))
     return out

@@ -440,24 +440,39 @@ class PaletteAutoencoder(keras.Model):
         Example:
         >>> z = model.encode(dataset.indices[:8])
         """
-        idx = self._indices(x)
-        inputs = {"indices": idx}
-        lab = self.labels_array(labels, len(idx))
-        if lab is not None:
-            inputs["labels"] = lab
-        out = self._run(self.encoder, inputs)
+        out = self.posterior(x, labels)
         if self.latent == "gaussian":
             return out["z_mean"]
         if self.latent == "gumbel":
             logits = out["latent_logits"]
             onehot = np.eye(logits.shape[-1], dtype="float32")[logits.argmax(-1)]
-            return onehot.reshape(len(idx), -1)
+            return onehot.reshape(len(logits), -1)
         return out["z"]
+
+    def posterior(self, x, labels=None):
+        """The encoder's raw output for images x: the posterior's parameters.
+
+        Args:
+            x, labels: as for `encode`.
+
+        Returns:
+            dict of float32 arrays: "z_mean" and "z_log_var" (N, D) for a
+            Gaussian latent, "latent_logits" (N, N_var, C) for a Gumbel one,
+            "z" (N, D) for a plain autoencoder.
+        """
+        idx = self._indices(x)
+        inputs = {"indices": idx}
+        lab = self.labels_array(labels, len(idx))
+        if lab is not None:
+            inputs["labels"] = lab
+        return self._run(self.encoder, inputs)
 
     def decode_indices(self, z, labels=None, temperature=0.0, seed=None):
         """Palette indices (N, H, W) for latent codes. `temperature=0` takes each
         pixel's most likely colour; > 0 samples from the softmax at that
         temperature (onehot models only)."""
+        temperature = validation.check_temperature(temperature)
+        seed = validation.check_seed(seed)
         z = np.asarray(z, "float32")
         d = self.decoder.get_layer("z").output.shape[-1]
         if z.ndim != 2 or z.shape[1] != d:
@@ -533,7 +548,8 @@ class PaletteAutoencoder(keras.Model):
     def priors(self):
         """{name: Prior} the model can sample from: the training prior (as
         "standard_normal" or "uniform_categorical") and any fitted one
-        (`pallets_keras.priors.fit_prior`). Empty for plain autoencoders."""
+        (`pallets_keras.priors.fit_prior`). A plain autoencoder has only the
+        fitted ones."""
         from pallets_keras.priors import training_prior
 
         table = self.__dict__.setdefault("_priors", {})
@@ -572,8 +588,8 @@ class PaletteAutoencoder(keras.Model):
         from pallets_keras.errors import PalletsKeyError
         from pallets_keras.priors import Prior, training_prior
 
-        if self.latent == "none":
-            training_prior(self)  # raises: a plain autoencoder has no prior
+        if self.latent == "none" and not self.priors and not isinstance(prior, Prior):
+            training_prior(self)  # raises: a plain autoencoder without a fitted prior
         if isinstance(prior, Prior):
             prior.check_model(self)
             return prior
@@ -586,7 +602,7 @@ class PaletteAutoencoder(keras.Model):
                 f"{sorted(self.priors)} (fit one with pallets_keras.priors.fit_prior).")
         return self.priors[name]
 
-    def sample_latent(self, n, seed=None, prior=None):
+    def sample_latent(self, n, seed=None, prior=None, labels=None):
         """n latent codes (n, D) float32 drawn from a prior, seeded.
 
         Args:
@@ -594,10 +610,22 @@ class PaletteAutoencoder(keras.Model):
             seed: int or None.
             prior: a name from `model.priors`, "training" (the prior the model
                 was trained against), a `Prior`, or None for `default_prior`.
+            labels: for a conditional prior (`label_posterior`), the labels
+                the codes are for: a dict or an (n, L) array.
+
+        Raises:
+            PalletsValueError: bad n or seed; a conditional prior without labels.
+            PalletsKeyError: no prior of that name.
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-            raise ValueError(f"n must be a positive int, got {n!r}.")
-        return self._prior(prior).sample(int(n), np.random.default_rng(seed))
+        n = validation.check_positive_int(
+            "n", n, max=validation.max_images(self.image_size),
+            fix="Draw large sets in several calls and save each as you go.")
+        seed = validation.check_seed(seed)
+        chosen = self._prior(prior)
+        if chosen.conditional:
+            lab = self.labels_array(labels, n)
+            return chosen.sample(n, np.random.default_rng(seed), labels=lab)
+        return chosen.sample(n, np.random.default_rng(seed))
 
     def sample(self, n, labels=None, seed=None, temperature=0.0, prior=None):
         """n new images (n, H, W, 4) uint8 drawn from a prior, seeded.
@@ -610,15 +638,25 @@ class PaletteAutoencoder(keras.Model):
             temperature: 0 takes each pixel's most likely colour; > 0 samples.
             prior: which prior the latent codes come from (see `sample_latent`);
                 by default the one the preset measured best (`default_prior`).
+
+        Returns:
+            uint8 (n, H, W, 4), every pixel a palette colour.
+
+        Raises:
+            PalletsError: bad n, seed, temperature, labels or prior.
+
+        Example:
+        >>> punks = zoo.load("onehot_conv_vae").sample(16, seed=0)
         """
+        temperature = validation.check_temperature(temperature)
         if self.conditioning == "none" and labels is not None:
             self.labels_array(labels, n)  # raises: this model takes no labels
-        z = self.sample_latent(n, seed, prior)
         if self.conditioning == "labeled" and labels is not None:
-            raise ValueError(
+            raise PalletsValueError(
                 f"{self.variant} feeds labels to its encoder only, so they cannot steer "
                 "generation; use a conditional variant (cvae, conv_cvae, earring_gsvae).")
         lab = self.labels_array(labels, n) if self.is_conditional else None
+        z = self.sample_latent(n, seed, prior, labels=lab)
         return self.decode(z, lab, temperature=temperature, seed=seed)
 
     def interpolate(self, a, b, steps=8, labels=None):
