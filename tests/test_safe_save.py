@@ -399,3 +399,10 @@ def test_unknown_class_in_config_is_one_short_error(old_preset):
                                               "'NoSuchModel'") as info:
         zoo.load(old_preset)
     assert len(str(info.value)) < 300
+
+
+def test_file_browser_litter_does_not_block_a_save(model, old_preset):
+    """A preset folder someone looked at in Finder holds .DS_Store: still a preset."""
+    (old_preset / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    zoo.save_preset(model, old_preset, metadata={"description": "new"})
+    assert _description(old_preset) == "new"

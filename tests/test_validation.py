@@ -345,3 +345,22 @@ def test_property_save_preset_never_deletes_foreign_files(vae, names):
             zoo.save_preset(vae, folder)
         assert sorted(p.name for p in folder.iterdir()) == sorted(names)
         assert all((folder / n).read_text() == n for n in names)
+
+
+# ------------------------------------------ sample (validated by the lead)
+@FAST
+@given(arg=st.sampled_from(["n", "seed", "temperature"]), data=st.data())
+def test_property_sample_bad_arguments(vae, arg, data):
+    if arg == "n":
+        value = data.draw(st.integers(max_value=0) | st.floats() | _NOT_A_NUMBER
+                          | st.integers(min_value=validation.max_images((8, 8)) + 1))
+    elif arg == "seed":
+        value = data.draw(st.integers(max_value=-1) | st.integers(min_value=2**32)
+                          | st.floats() | _NOT_A_NUMBER.filter(lambda v: v is not None))
+    else:
+        value = data.draw(st.floats(max_value=-1e-300) | st.sampled_from([math.nan, math.inf])
+                          | _NOT_A_NUMBER)
+    kwargs = {"n": 2, arg: value}
+    with pytest.raises(PalletsError) as info:
+        vae.sample(**kwargs)
+    assert str(info.value).startswith(f"{arg}="), str(info.value)
