@@ -25,6 +25,7 @@ import numpy as np
 from pallets_keras import io_utils, validation
 from pallets_keras.errors import PalletsFileError, PalletsTypeError, PalletsValueError
 from pallets_keras.palette import Palette
+from pallets_keras.priors.storage import load_priors, save_priors
 from pallets_keras.version import __version__
 
 FORMAT_VERSION = 1
@@ -190,6 +191,7 @@ def load(name_or_path, palette=None, image_size=None, compile=True, seed=0):
             f"have: {str(e).split('.')[0].removeprefix('Could not locate ')}. Upgrade "
             "pallets_keras, or re-save the preset with this version.") from None
     model.load_weights(path / WEIGHTS_FILE)
+    load_priors(model, path, meta)
     model.preset_metadata = meta
     if palette is not None or image_size is not None:
         model = adapt(model, palette=palette, image_size=image_size, seed=seed)
@@ -374,6 +376,7 @@ def save_preset(model, path, metadata=None, overwrite=False):
         config = keras.saving.serialize_keras_object(twin)
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=1, sort_keys=True))
         twin.save_weights(tmp / WEIGHTS_FILE)
+        prior_meta = save_priors(model, tmp)
         meta = {
             "name": path.name,
             "format_version": FORMAT_VERSION,
@@ -392,6 +395,7 @@ def save_preset(model, path, metadata=None, overwrite=False):
             "pallets_keras_version": __version__,
         }
         meta.update(metadata or {})
+        meta.update(prior_meta)
         meta["format_version"] = FORMAT_VERSION
         # Every file written so far is hashed, whatever its name: load checks them all.
         meta["files"] = {f.name: io_utils.sha256_file(f) for f in sorted(tmp.iterdir())
