@@ -244,15 +244,17 @@ def build_parser(tune=False):
     zi.set_defaults(func=cmd_zoo_info)
 
     # --- generate
-    g = _subparser(sub, "generate", "sample new images from a VAE preset",
-                   "Samples images from a model's prior and writes them as one grid PNG "
+    g = _subparser(sub, "generate", "sample new images from a preset",
+                   "Samples images from a model's prior (by default the one its preset "
+                   "measured best; see `pallets zoo info NAME`) and writes them as one grid "
                    "(upscaled without smoothing), or with --split as single PNGs at "
                    "native size. Prints the path it wrote.",
                    ["pallets generate onehot_vae -n 64 --seed 0 -o punks.png",
                     "pallets generate cvae -n 16 --label earring --seed 1 -o earrings.png",
                     "pallets generate cvae --label earring,hoodie --no-label smile "
                     "-o hoodies.png",
-                    "pallets generate gsvae -n 10 --split -o samples/"])
+                    "pallets generate gsvae -n 10 --split -o samples/",
+                    "pallets generate onehot_conv_vae --prior training -o from_n01.png"])
     g.add_argument("name", metavar="NAME", help="zoo preset name or preset folder")
     g.add_argument("-n", "--n", type=_count(MAX_GENERATE, "run again with another --seed "
                                                           "for more"), default=64,
@@ -266,6 +268,10 @@ def build_parser(tune=False):
                         "grid, 1 with --split)")
     g.add_argument("--cols", type=_positive_int, default=None,
                    help="grid columns (default: a square grid; never more than -n)")
+    g.add_argument("--prior", default=None, metavar="NAME",
+                   help="the prior the latent codes come from: a name the preset lists "
+                        "(e.g. gaussian_mixture, label_posterior) or 'training' (the prior "
+                        "it was trained against); default: the preset's default prior")
     g.add_argument("--temperature", type=_non_negative_float, default=0.0,
                    help="0 (default) takes each pixel's most likely colour; > 0 samples "
                         "the colours at that temperature (onehot models)")
@@ -988,19 +994,24 @@ def cmd_generate(args):
         _check_grid(args.n, args.cols, args.scale or 8, size)
     model = _load_model(args.name)
     labels = _labels(model, args, args.name, steer=True)
-    if model.latent == "none":
-        raise CLIError(f"{args.name} ({model.variant}) is a plain autoencoder: it has no "
-                       "prior to sample from; use a VAE preset, or `pallets reconstruct` / "
-                       "`pallets interpolate` on real images")
+    if model.latent == "none" and not model.priors:
+        raise CLIError(f"{args.name} ({model.variant}) is a plain autoencoder without a "
+                       "fitted prior: it cannot sample; use a VAE preset, fit a prior "
+                       "(pallets_keras.priors.fit_prior) and save the preset, or use "
+                       "`pallets reconstruct` / `pallets interpolate` on real images")
+    if args.prior is not None and args.prior != "training" and args.prior not in model.priors:
+        known = ", ".join(sorted(model.priors) + ["training"])
+        raise CLIError(f"--prior {args.prior}: {args.name} has no such prior; it has {known}")
     if args.temperature and model.representation != "onehot":
         raise CLIError(f"--temperature applies to onehot models; {args.name} "
                        f"({model.variant}) draws RGBA directly")
     seed = args.seed
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little") % (2 ** 31)
-    rgba = model.sample(args.n, labels=labels, seed=seed, temperature=args.temperature)
+    rgba = model.sample(args.n, labels=labels, seed=seed, temperature=args.temperature,
+                        prior=args.prior)
     _note(f"{_plural(args.n, 'image')} from {args.name} "
-          f"({model.variant}), seed {seed}"
+          f"({model.variant}), prior {args.prior or model.default_prior}, seed {seed}"
           f"{', temperature %g' % args.temperature if args.temperature else ''}, "
           f"backend {_backend()}"
           + ("" if args.seed is not None else f" (--seed {seed} repeats this draw)"))
@@ -1285,6 +1296,15 @@ def cmd_eval(args):
     t0 = time.time()
     figures = metrics.evaluate(model, test, train=train, n_samples=min(500, len(test)),
                                seed=args.seed)
+    if on_cpunks and model.priors:
+        # What it draws, through the punk judge, with its default prior: the
+        # figures the preset records as sample_*.
+        from pallets_keras.judge import Judge
+        from pallets_keras.sample_quality import sample_figures
+
+        drawn = sample_figures(model, Judge.from_preset("punk_judge"), test, train,
+                               n=len(test), seed=args.seed)
+        figures.update({f"sample_{k}": v for k, v in drawn.items()})
     seconds = time.time() - t0
     if args.json:
         print(json.dumps({"name": meta.get("name", args.name), "data": where,

@@ -262,3 +262,16 @@ def earring_rates(model, test, n=1000, seed=0, prior=None):
             z = model.sample_latent(n, seed, prior, labels=lab)
             out[f"earring_{way}_{state}"] = earring_hit_rate(model.decode(z, lab))
     return out
+
+
+def sample_figures(model, judge, test, train=None, n=1000, seed=0, prior=None):
+    """Every sample figure of a model in one flat dict: `judge_samples`, and
+    for conditional models `conditional_accuracy` and (with an `earring`
+    label) `earring_rates`. What `pallets eval` prints and presets record
+    (as "sample_*" metrics)."""
+    out = judge_samples(model, judge, test, train, n=n, seed=seed, prior=prior)
+    if model.is_conditional:
+        out.update(conditional_accuracy(model, judge, test, n=n, seed=seed, prior=prior))
+        if "earring" in model.label_names and model.image_size == (24, 24):
+            out.update(earring_rates(model, test, n=n, seed=seed, prior=prior))
+    return out

@@ -25,8 +25,7 @@ from pallets_keras.io_utils import atomic_write_text
 from pallets_keras.datasets import cpunks
 from pallets_keras.judge import Judge
 from pallets_keras.priors import fit_prior
-from pallets_keras.sample_quality import (conditional_accuracy, earring_rates,
-                                          judge_samples, real_floor)
+from pallets_keras.sample_quality import real_floor, sample_figures
 
 
 def generative_presets(fit):
@@ -46,15 +45,6 @@ def score(row):
         value += (row["earring_dict_on"] - row["earring_dict_off"]
                   + row["earring_rows_on"] - row["earring_rows_off"]) / 2
     return value
-
-
-def measure(model, prior, judge, train, test, n, seed):
-    out = judge_samples(model, judge, test, train, n=n, seed=seed, prior=prior)
-    if model.is_conditional:
-        out.update(conditional_accuracy(model, judge, test, n=n, seed=seed, prior=prior))
-        if "earring" in model.label_names:
-            out.update(earring_rates(model, test, n=n, seed=seed, prior=prior))
-    return out
 
 
 def main(argv=None):
@@ -88,7 +78,8 @@ def main(argv=None):
                 fit_prior(model, train, "label_posterior", default=False)
         rows = {}
         for prior in sorted(model.priors):
-            rows[prior] = measure(model, prior, judge, train, test, args.n, args.seed)
+            rows[prior] = sample_figures(model, judge, test, train, n=args.n, seed=args.seed,
+                                         prior=prior)
             print(name, prior, json.dumps({k: round(v, 4) for k, v in rows[prior].items()}),
                   flush=True)
         best = max(rows, key=lambda p: score(rows[p]))
