@@ -95,7 +95,8 @@ class TimeLimit(keras.callbacks.Callback):
     """Stops training before a wall-clock deadline, at an epoch's end.
 
     Training stops when the next epoch, expected to last as long as the
-    last one, would end past the deadline; an `EarlyStopping`
+    last one, would end past the deadline (after a `fit`'s first epoch,
+    which includes compiling, only once the deadline has passed); an `EarlyStopping`
     with `restore_best_weights=True` placed before it in the callbacks still
     restores the best epoch. Several `fit` calls may share one deadline (e.g.
     the two phases of `finetune`).
@@ -121,6 +122,7 @@ class TimeLimit(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         import time
 
+        self._first_epoch = None
         if self.deadline is None:
             self.deadline = time.monotonic() + float(self.seconds)
         if time.monotonic() >= self.deadline:
@@ -131,12 +133,17 @@ class TimeLimit(keras.callbacks.Callback):
         import time
 
         self._start = time.monotonic()
+        if self._first_epoch is None:
+            self._first_epoch = epoch
 
     def on_epoch_end(self, epoch, logs=None):
         import time
 
         now = time.monotonic()
         self.last_epoch = now - self._start
-        if now + self.last_epoch > self.deadline:
+        # The first epoch of a fit compiles the step functions: it says little
+        # about the next one, so it only stops a run that is out of time.
+        expected = self.last_epoch if epoch > self._first_epoch else 0.0
+        if now + expected > self.deadline:
             self.stopped = True
             self.model.stop_training = True

