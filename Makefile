@@ -5,13 +5,19 @@ PY := $(VENV)/bin/python
 BACKENDS := tensorflow jax torch
 PYTEST_ARGS ?=
 
-.PHONY: demo test install clean bench
+.PHONY: demo test install clean bench constraints
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every package to the version the tests passed with, so a
+# new release upstream cannot break a fresh clone; refresh it with
+# `make constraints` after upgrading on purpose (and re-running `make test`).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[jax,torch,dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[jax,torch,dev]"
 	touch $@
+
+constraints: install
+	$(PY) -m pip freeze --exclude-editable | sed 's/+cpu$$//' > constraints.txt
 
 install: $(VENV)/.installed
 
