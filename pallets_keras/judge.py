@@ -92,7 +92,9 @@ class Judge:
         """RGBA uint8 (N, H, W, 4) or palette indices (N, H, W) -> int32 indices."""
         x = np.asarray(images)
         if x.ndim == 4 and x.shape[-1] == 4:
-            x = self.palette.encode(x.astype(np.uint8), snap=True)
+            # Off-palette colours (an RGBA model's raw output) are judged as
+            # their nearest palette colour, without a warning per call.
+            x = self.palette.encode(x.astype(np.uint8), snap=True, return_report=True)[0]
         if x.ndim != 3 or tuple(x.shape[1:]) != self.image_size:
             raise PalletsValueError(
                 f"The judge takes {self.image_size[0]}x{self.image_size[1]} images as RGBA "

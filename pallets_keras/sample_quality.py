@@ -179,7 +179,9 @@ def judge_samples(model, judge, test, train=None, n=1000, seed=0, prior=None, k=
     samples = model.sample(n, labels=labels, seed=seed, prior=prior)
     out = sample_quality(judge.features(test.indices), judge.features(samples), k)
     if train is not None:
-        out.update(novelty(model.palette.encode(samples), train.indices))
+        # An RGBA model draws raw colours (its palette adherence is measured
+        # elsewhere): compared with the training punks as snapped.
+        out.update(novelty(model.palette.encode(samples, snap=True), train.indices))
     return out
 
 
