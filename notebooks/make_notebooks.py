@@ -728,7 +728,7 @@ rows = np.random.default_rng(0).integers(0, len(test), n_show)
 fig, axes = plt.subplots(len(COND), 1, figsize=(12, 2.6 * len(COND)))
 for ax, name in zip(axes, COND):
     m = models[name]
-    z = m.sample_latent(n_show, seed=3)
+    z = m.sample_latent(n_show, seed=3, prior="training")
     lab = test.labels[rows].astype("float32")
     lab[:, E] = 1
     on = m.decode(z, lab)
@@ -793,7 +793,7 @@ for name in COND:
     m = models[name]
     rows_ = np.random.default_rng(0).integers(0, len(test), N)   # as earring_control draws them
     lab = test.labels[rows_].astype("float32")
-    z = m.sample_latent(N, seed=0)
+    z = m.sample_latent(N, seed=0, prior="training")
     lab[:, E] = 1
     a = m.decode(z, lab)
     lab[:, E] = 0
@@ -1267,7 +1267,7 @@ print(f"real test punks:      {100 * test.label('earring').mean():.1f}% wear one
     code("""
 n_show = 16
 rows = np.random.default_rng(1).integers(0, len(test), n_show)
-z = model.sample_latent(n_show, seed=1)
+z = model.sample_latent(n_show, seed=1, prior="training")
 lab = test.labels[rows].astype("float32")
 lab[:, E] = 1
 with_e = model.decode(z, lab)

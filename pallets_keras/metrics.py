@@ -304,7 +304,10 @@ def evaluate(model, test, train=None, n_samples=500, seed=0):
         if model.is_conditional:
             rows = np.random.default_rng(seed).integers(0, len(test), n_samples)
             sample_labels = labels[rows]
-        samples = model.decode_indices(model.sample_latent(n_samples, seed), sample_labels)
+        # The training prior: these figures describe the model itself (the
+        # sample_* figures of `sample_quality` measure its default prior).
+        samples = model.decode_indices(model.sample_latent(n_samples, seed, prior="training"),
+                                       sample_labels)
         if train is not None:
             out.update(novelty(samples, train.indices))
         if model.is_conditional and "earring" in model.label_names and model.image_size == (24, 24):
@@ -316,7 +319,8 @@ def earring_control(model, base_labels, n=500, seed=0):
     """Earring hit-rate of a conditional model asked for an earring and for none.
 
     Other labels come from rows of `base_labels` (real punks), so only the
-    earring request changes between the two runs; both decode the same latents.
+    earring request changes between the two runs; both decode the same latents,
+    drawn from the prior the model was trained against.
 
     Args:
         model: a conditional `PaletteAutoencoder` with an "earring" label,
@@ -331,7 +335,10 @@ def earring_control(model, base_labels, n=500, seed=0):
     e = model.label_names.index("earring")
     rows = np.random.default_rng(seed).integers(0, len(base_labels), n)
     lab = np.array(base_labels[rows], "float32")
-    z = model.sample_latent(n, seed)
+    # Codes from the training prior, the same for both requests: this
+    # measures how far the label alone steers the decoder
+    # (`sample_quality.earring_rates` measures a preset's default prior).
+    z = model.sample_latent(n, seed, prior="training")
     lab[:, e] = 1
     on = earring_hit_rate(model.decode(z, lab))
     lab[:, e] = 0

@@ -31,7 +31,9 @@ def test_presets_are_small():
     root = zoo.zoo_root()
     sizes = {n: sum(f.stat().st_size for f in (root / n).iterdir()) for n in SHIPPED}
     assert max(sizes.values()) <= 10 * 2**20, sizes
-    assert sum(sizes.values()) <= 80 * 2**20
+    # 77 MB of weights plus the fitted priors (28 MB: mixtures, and the
+    # training posteriors behind the conditional presets' label_posterior).
+    assert sum(sizes.values()) <= 110 * 2**20
 
 
 @pytest.fixture(scope="module")
