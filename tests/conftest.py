@@ -61,3 +61,18 @@ def tiny_dataset(tiny_palette):
         idx[i, r0:r0 + 4, c0:c0 + 4] = c
         labels[i] = [c % 2, r0 >= 2, c0 >= 2]
     return PixelDataset(tiny_palette, idx, labels, ["odd", "low", "right"])
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests of numpy-only modules (marked `backend_independent`: the palette,
+    the loaders, plots, the sample-quality maths) run once, under TensorFlow;
+    under JAX and PyTorch they are deselected, not skipped, since the code
+    they test never touches the backend. Keeps `make test` within CI's time."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("backend_independent") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -10,6 +10,9 @@ from pallets_keras import Palette
 from pallets_keras.datasets import PixelDataset, folder
 from pallets_keras.errors import PalletsValueError
 
+# numpy-only code: run once, under TensorFlow (conftest.py deselects it elsewhere).
+pytestmark = pytest.mark.backend_independent
+
 COLOURS = np.array([[255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255],
                     [255, 217, 38, 128], [9, 9, 9, 255]], np.uint8)
 

@@ -10,6 +10,9 @@ from hypothesis.extra import numpy as hnp
 
 from pallets_keras import Palette, SnapReport
 
+# numpy-only code: run once, under TensorFlow (conftest.py deselects it elsewhere).
+pytestmark = pytest.mark.backend_independent
+
 SETTINGS = settings(max_examples=50, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 

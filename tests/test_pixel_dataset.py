@@ -6,6 +6,9 @@ import pytest
 from pallets_keras import Palette
 from pallets_keras.datasets import PixelDataset
 
+# numpy-only code: run once, under TensorFlow (conftest.py deselects it elsewhere).
+pytestmark = pytest.mark.backend_independent
+
 
 def test_shape_and_repr(tiny_dataset, tiny_palette):
     assert len(tiny_dataset) == 64 and tiny_dataset.image_size == (8, 8)

@@ -7,6 +7,9 @@ from PIL import Image
 from pallets_keras import plot
 from pallets_keras.errors import PalletsError, PalletsValueError
 
+# numpy-only code: run once, under TensorFlow (conftest.py deselects it elsewhere).
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.mark.parametrize("n, cols, shape", [
     (1, None, (1, 1)), (2, None, (1, 2)), (5, None, (2, 3)), (64, None, (8, 8)),

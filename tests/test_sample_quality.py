@@ -9,6 +9,9 @@ from pallets_keras.sample_quality import (frechet_distance,
                                           precision_recall_density_coverage,
                                           sample_quality)
 
+# numpy-only code: run once, under TensorFlow (conftest.py deselects it elsewhere).
+pytestmark = pytest.mark.backend_independent
+
 
 def test_frechet_distance_of_two_known_gaussians():
     # Same covariance: the distance is the squared distance of the means.
