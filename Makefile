@@ -26,11 +26,12 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/pallets generate onehot_conv_ae -n 64 --seed 0 --scale 4 -o out/punks.png
 
-# The whole suite once per backend; fails if any backend fails.
+# The whole suite once per backend, on two pytest-xdist workers (the tests are
+# mostly single-threaded compile and Python time); fails if any backend fails.
 test: install
 	@status=0; for b in $(BACKENDS); do \
 	  echo "=== KERAS_BACKEND=$$b"; \
-	  KERAS_BACKEND=$$b $(PY) -m pytest -q $(PYTEST_ARGS) || status=1; \
+	  KERAS_BACKEND=$$b $(PY) -m pytest -q -n 2 $(PYTEST_ARGS) || status=1; \
 	done; exit $$status
 
 bench: install

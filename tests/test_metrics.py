@@ -338,7 +338,7 @@ class _EarringPainter:
 
     label_names = ["smile", "earring"]
 
-    def sample_latent(self, n, seed=None):
+    def sample_latent(self, n, seed=None, prior=None):
         return np.zeros((n, 1), "float32")
 
     def decode(self, z, labels):
