@@ -229,3 +229,11 @@ def test_seeded_fit_does_not_import_tensorflow(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300, env={**os.environ}, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_decode_names_a_wrong_latent_shape():
+    from pallets_keras.errors import PalletsValueError
+
+    model = build("onehot_vae", palette_size=5, image_size=(8, 8), **TINY)
+    with pytest.raises(PalletsValueError, match=r"z: latent codes must have shape \(N, 6\)"):
+        model.decode(np.zeros((2, 7), "float32"))

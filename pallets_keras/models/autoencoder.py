@@ -476,7 +476,8 @@ class PaletteAutoencoder(keras.Model):
         z = np.asarray(z, "float32")
         d = self.decoder.get_layer("z").output.shape[-1]
         if z.ndim != 2 or z.shape[1] != d:
-            raise ValueError(f"z must have shape (N, {d}), got {z.shape}.")
+            raise PalletsValueError(f"z: latent codes must have shape (N, {d}) for this "
+                                    f"model, got {z.shape}.")
         inputs = {"z": z}
         if self.is_conditional:
             inputs["labels"] = self.labels_array(labels, len(z))
