@@ -11,8 +11,8 @@ import keras
 import numpy as np
 
 from pallets_keras import validation as validation_
-from pallets_keras.errors import PalletsValueError
 from pallets_keras.callbacks import KLWarmup, TemperatureAnnealing, TimeLimit
+from pallets_keras.errors import PalletsValueError
 from pallets_keras.random_utils import set_random_seed
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from pallets_keras import plot, zoo
-from pallets_keras.io_utils import atomic_write_text
 from pallets_keras.datasets import cpunks
+from pallets_keras.io_utils import atomic_write_text
 from pallets_keras.judge import Judge
 from pallets_keras.priors import fit_prior
 from pallets_keras.sample_quality import real_floor, sample_figures

@@ -8,8 +8,8 @@ import pytest
 
 import pallets_keras as pk
 from pallets_keras import Palette, metrics, zoo
-from pallets_keras.errors import PalletsValueError
 from pallets_keras.datasets.pixel_dataset import PixelDataset
+from pallets_keras.errors import PalletsValueError
 from pallets_keras.training import SpriteBatches, holdout
 
 PALETTE = Palette([[0, 0, 0, 0], [255, 255, 255, 255], [90, 90, 90, 255], [0, 0, 0, 255],
@@ -112,7 +112,7 @@ def test_flips_keep_palette_indices_valid():
     batches = SpriteBatches(inputs, 16, flip=True, seed=0)
     assert len(batches) == 4
     flipped = kept = 0
-    for epoch in range(3):
+    for _epoch in range(3):
         seen = []
         for i in range(len(batches)):
             batch = batches[i]

@@ -1,7 +1,6 @@
 """The judge: trains, saves with hashes, loads; the shipped one is near perfect
 on the test split, and sample-quality figures computed through it behave."""
 
-import json
 
 import numpy as np
 import pytest
@@ -9,8 +8,12 @@ import pytest
 from pallets_keras.errors import PalletsFileError, PalletsValueError
 from pallets_keras.judge import Judge, balanced_accuracy, train_judge
 from pallets_keras.models import build
-from pallets_keras.sample_quality import (conditional_accuracy, conditional_accuracy_ceiling,
-                                          judge_samples, real_floor)
+from pallets_keras.sample_quality import (
+    conditional_accuracy,
+    conditional_accuracy_ceiling,
+    judge_samples,
+    real_floor,
+)
 
 
 def test_balanced_accuracy_by_hand():

@@ -5,8 +5,13 @@ import numpy as np
 import pytest
 from keras import ops
 
-from pallets_keras.layers import (GaussianSampling, GumbelSoftmax, LabelConditioning,
-                                  PaletteLookup, PaletteSoftmax)
+from pallets_keras.layers import (
+    GaussianSampling,
+    GumbelSoftmax,
+    LabelConditioning,
+    PaletteLookup,
+    PaletteSoftmax,
+)
 
 LAYERS = [
     PaletteSoftmax(temperature=0.5, hard=True),
@@ -66,7 +71,6 @@ def _gradient(fn, variable):
         import jax
 
         return np.asarray(jax.grad(lambda v: fn(v))(variable.value))
-    import torch
 
     v = variable.value.detach().clone().requires_grad_(True)
     fn(v).backward()

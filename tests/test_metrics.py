@@ -2,14 +2,11 @@
 
 import math
 
-import keras
 import numpy as np
 import pytest
 from keras import ops
 
-import pallets_keras as pk
 from pallets_keras import Palette, losses, metrics
-from pallets_keras.datasets import PixelDataset
 from pallets_keras.layers import GaussianSampling
 from pallets_keras.models import build
 

@@ -7,9 +7,15 @@ import pytest
 from pallets_keras import zoo
 from pallets_keras.errors import PalletsKeyError, PalletsValueError
 from pallets_keras.models import build
-from pallets_keras.priors import (CategoricalMixturePrior, GaussianMixturePrior,
-                                  StandardNormalPrior, UniformCategoricalPrior, fit_prior,
-                                  get_prior_class, prior_names)
+from pallets_keras.priors import (
+    CategoricalMixturePrior,
+    GaussianMixturePrior,
+    StandardNormalPrior,
+    UniformCategoricalPrior,
+    fit_prior,
+    get_prior_class,
+    prior_names,
+)
 
 TINY = dict(filters=(8, 16), units=(32,), latent_dim=6, embedding_dim=4, pixel_channels=4,
             categorical_dim=4, seed=0)

@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 from pallets_keras.errors import PalletsValueError
-from pallets_keras.sample_quality import (frechet_distance,
-                                          precision_recall_density_coverage,
-                                          sample_quality)
+from pallets_keras.sample_quality import (
+    frechet_distance,
+    precision_recall_density_coverage,
+    sample_quality,
+)
 
 # numpy-only code: run once, under TensorFlow (conftest.py deselects it elsewhere).
 pytestmark = pytest.mark.backend_independent

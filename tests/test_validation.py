@@ -14,8 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 import pallets_keras as pk
 from pallets_keras import validation, zoo
-from pallets_keras.errors import (PalletsError, PalletsKeyError, PalletsTypeError,
-                                  PalletsValueError)
+from pallets_keras.errors import PalletsError, PalletsKeyError, PalletsTypeError, PalletsValueError
 
 FAST = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

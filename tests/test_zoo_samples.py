@@ -2,7 +2,6 @@
 through `model.sample` and the punk judge, against the numbers each preset
 records (docs/zoo.md, README)."""
 
-import numpy as np
 import pytest
 
 from pallets_keras import zoo

@@ -12,12 +12,13 @@
 | labeled_conv_vae   | LabeledConvVAE  | onehot         | conv  | gaussian | labeled      |
 | cvae               | CVAE            | onehot         | dense | gaussian | conditional  |
 | conv_cvae          | ConvCVAE        | onehot         | conv  | gaussian | conditional  |
-| labeled_cvae       | LabeledCVAE     | onehot         | dense | gaussian | conditional + label reconstruction |
-| labeled_conv_cvae  | LabeledConvCVAE | onehot         | conv  | gaussian | conditional + label reconstruction |
+| labeled_cvae       | LabeledCVAE     | onehot         | dense | gaussian | cond. + label loss |
+| labeled_conv_cvae  | LabeledConvCVAE | onehot         | conv  | gaussian | cond. + label loss |
 | gsvae              | GSVAE           | onehot         | dense | gumbel   | none         |
 | labeled_gsvae      | LabeledGSVAE    | onehot         | dense | gumbel   | labeled      |
 | earring_gsvae      | (the earring study) | onehot     | dense | gumbel   | conditional  |
 
+"cond. + label loss": conditional, and the model also reconstructs the labels.
 `labeled_*` variants feed labels to the encoder only, as the original did:
 the decoder never sees them, so they do not control generation.
 """
