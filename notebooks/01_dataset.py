@@ -42,6 +42,11 @@ import numpy as np
 import pallets_keras as pk
 from pallets_keras.datasets import cpunks
 
+try:                                  # Jupyter's rich display; a plain script prints
+    from IPython.display import display
+except ImportError:
+    display = print
+
 T_START = time.time()
 plt.rcParams["figure.dpi"] = 80
 

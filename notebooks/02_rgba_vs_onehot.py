@@ -48,6 +48,11 @@ import numpy as np
 import pallets_keras as pk
 from pallets_keras.datasets import cpunks
 
+try:                                  # Jupyter's rich display; a plain script prints
+    from IPython.display import display
+except ImportError:
+    display = print
+
 T_START = time.time()
 plt.rcParams["figure.dpi"] = 80
 
@@ -92,7 +97,7 @@ for name, m in models.items():
 table = pd.DataFrame(rows).T
 table["parameters"] = table["parameters"].astype(int)
 pd.options.display.float_format = "{:.2f}".format
-table
+display(table)
 
 # %%
 cols = ["pixel acc. raw %", "pixel acc. %", "non-bg pixel acc. %", "exact images raw %",
@@ -156,11 +161,10 @@ for ax, name in zip(axes, ["rgba_ae", "rgba_conv_ae"]):
     m = models[name]
     raw = m.decode_rgba_raw(m.encode(test500.indices))
     idx, report = m.palette.encode(raw, snap=True, return_report=True)
-    packed_raw = raw.astype(np.uint32) @ np.array([1 << 24, 1 << 16, 1 << 8, 1], np.uint32)
-    packed_pal = m.palette.colors.astype(np.uint32) @ np.array([1 << 24, 1 << 16, 1 << 8, 1], np.uint32)
-    off = ~np.isin(packed_raw, packed_pal)
+    off = (m.palette.decode(idx) != raw).any(-1)    # snapping moved it: not a palette colour
+    adherence = metrics.palette_adherence(raw, m.palette)
     im = ax.imshow(100 * off.mean(0), cmap="magma", vmin=0, vmax=100)
-    ax.set_title(f"{name}: {100 * report.share_moved:.1f}% of pixels off-palette,\n"
+    ax.set_title(f"{name}: {100 * (1 - adherence):.1f}% of pixels off-palette,\n"
                  f"{len(report.colors_moved):,} invented colours", fontsize=9)
     ax.set_axis_off()
     plt.colorbar(im, ax=ax, fraction=0.046, label="% of test punks")
@@ -194,7 +198,7 @@ recorded = pd.DataFrame({name: {k: 100 * v for k, v in zoo.info(name)["metrics"]
                                          "pixel_accuracy_raw")}
                          for name in NAMES}).T
 print("Recorded at training time on all 1,000 test punks (%):")
-recorded
+display(recorded)
 
 # %%
 print(f"notebook ran in {time.time() - T_START:.0f} s")

@@ -42,6 +42,11 @@ import numpy as np
 import pallets_keras as pk
 from pallets_keras.datasets import cpunks
 
+try:                                  # Jupyter's rich display; a plain script prints
+    from IPython.display import display
+except ImportError:
+    display = print
+
 T_START = time.time()
 plt.rcParams["figure.dpi"] = 80
 
@@ -82,19 +87,34 @@ plt.show()
 # 300 samples of each prior and the 1,000 test punks; FPD is the Fréchet
 # distance between the two feature sets, precision the share of samples inside
 # the real punks' neighbourhoods, recall the share of real punks inside the
-# samples' (Kynkäänniemi et al. 2019). The first row is real training punks:
-# the floor. (docs/zoo.md has the figures for 1,000 samples.)
+# samples' (Kynkäänniemi et al. 2019).
+#
+# Two sources, one function (`pallets_keras.sample_quality.sample_figures`):
+# the figures each preset recorded when the zoo was measured (the `sample_*`
+# metrics of `zoo.info(name)`, 1,000 samples of the default prior, as in
+# docs/zoo.md "Samples"), then a smaller run here, 300 samples of each prior.
+# The first row of the second table is real training punks: the floor.
 
 # %%
 from pallets_keras.judge import Judge
-from pallets_keras.sample_quality import judge_samples, real_floor
+from pallets_keras.sample_quality import real_floor, sample_figures
+
+FIGURES = ["fpd", "precision", "recall", "density", "coverage"]
+recorded = {}
+for name in models:
+    meta = zoo.info(name)
+    recorded[f"{name}, prior {meta.get('sample_prior', '?')}"] = {
+        f: meta["metrics"].get(f"sample_{f}", float("nan")) for f in FIGURES}
+print("recorded in the presets (1,000 samples):")
+display(pd.DataFrame(recorded).T.round(3))
 
 judge = Judge.from_preset("punk_judge")
 rows = {"real training punks (floor)": real_floor(judge, train, test, n=300)}
 for name, m in models.items():
     for prior in ["training", m.default_prior]:
-        rows[f"{name}, prior {prior}"] = judge_samples(m, judge, test, n=300, seed=0, prior=prior)
-pd.DataFrame(rows).T[["fpd", "precision", "recall", "density", "coverage"]].round(3)
+        rows[f"{name}, prior {prior}"] = sample_figures(m, judge, test, n=300, seed=0, prior=prior)
+print("measured here (300 samples):")
+display(pd.DataFrame(rows).T[FIGURES].round(3))
 
 # %% [markdown]
 # ## Interpolations
@@ -104,13 +124,15 @@ pd.DataFrame(rows).T[["fpd", "precision", "recall", "density", "coverage"]].roun
 
 # %%
 pairs = [(0, 7), (3, 21)]      # rows of the test split (punks 9000+)
-fig, axes = plt.subplots(len(pairs) * len(models), 1, figsize=(10, 1.6 * len(pairs) * len(models)))
+fig, axes = plt.subplots(len(pairs) * len(models), 1,
+                         figsize=(10, 1.6 * len(pairs) * len(models)))
 k = 0
 for a, b in pairs:
     for name, m in models.items():
         strip = m.interpolate(test.indices[a], test.indices[b], steps=10)
         pk.plot.show_grid(strip, cols=10, scale=3, ax=axes[k])
-        axes[k].set_title(f"{name}: punk {test.ids[a]} -> punk {test.ids[b]}", fontsize=9, loc="left")
+        axes[k].set_title(f"{name}: punk {test.ids[a]} -> punk {test.ids[b]}", fontsize=9,
+                          loc="left")
         k += 1
 plt.tight_layout()
 plt.show()
@@ -165,7 +187,7 @@ rec = np.array([elbos[n]["reconstruction_nll"] for n in names])
 kl = np.array([elbos[n]["kl"] for n in names])
 ax.barh(names, rec, color="tab:blue", label="reconstruction NLL")
 ax.barh(names, kl, left=rec, color="tab:orange", label="KL")
-for i, n in enumerate(names):
+for i in range(len(names)):
     ax.text(rec[i] + kl[i], i, f" {rec[i] + kl[i]:.1f}", va="center")
 ax.set_xlabel("negative ELBO, nats per image (lower is better)")
 ax.set_xlim(0, 1.2 * (rec + kl).max())
@@ -174,8 +196,9 @@ plt.tight_layout()
 plt.show()
 for n in names:
     e = elbos[n]
-    print(f"{n:>16}: -ELBO {e['neg_elbo']:.1f} nats/image = reconstruction {e['reconstruction_nll']:.1f}"
-          f" + KL {e['kl']:.1f}  ({e['neg_elbo'] / 576:.3f} nats per pixel)")
+    print(f"{n:>16}: -ELBO {e['neg_elbo']:.1f} nats/image = reconstruction "
+          f"{e['reconstruction_nll']:.1f} + KL {e['kl']:.1f}  "
+          f"({e['neg_elbo'] / 576:.3f} nats per pixel)")
 
 
 # %% [markdown]
@@ -183,15 +206,21 @@ for n in names:
 #
 # 200 samples per model (seed 1), compared pixel by pixel with all 9,000
 # training punks: the share that are not an exact copy, and the mean Hamming
-# distance (pixels that differ) to the nearest training punk. Below, the first
-# six samples of each model above their nearest training punk.
+# distance (pixels that differ) to the nearest training punk
+# (`metrics.novelty`). Below, the first six samples of each model above their
+# nearest training punk (scikit-learn's Hamming neighbours).
 
 # %%
-def nearest(samples, train_idx):
-    s = samples.reshape(len(samples), -1)
-    t = train_idx.reshape(len(train_idx), -1)
-    d = np.stack([(row[None] != t).sum(1) for row in s])
-    return d.argmin(1), d.min(1)
+from sklearn.neighbors import NearestNeighbors
+
+pixels = train.indices.reshape(len(train), -1)
+neighbours = NearestNeighbors(n_neighbors=1, metric="hamming", algorithm="brute").fit(pixels)
+
+
+def nearest(samples):
+    """The nearest training punk of each sample and its distance in pixels."""
+    share, index = neighbours.kneighbors(samples.reshape(len(samples), -1))
+    return index[:, 0], np.rint(share[:, 0] * pixels.shape[1]).astype(int)
 
 
 nov = {}
@@ -199,7 +228,7 @@ fig, axes = plt.subplots(len(models), 1, figsize=(8, 3.2 * len(models)))
 for ax, (name, m) in zip(axes, models.items()):
     samples = m.decode_indices(m.sample_latent(200, seed=1))
     nov[name] = metrics.novelty(samples, train.indices)
-    nn, dist = nearest(samples[:6], train.indices)
+    nn, dist = nearest(samples[:6])
     pair = np.concatenate([m.palette.decode(samples[:6]), train.rgba(nn)])
     pk.plot.show_grid(pair, cols=6, scale=3, ax=ax)
     ax.set_title(f"{name}: samples (top) and nearest training punks (bottom); "
@@ -217,7 +246,7 @@ summary = pd.DataFrame({
     for name, m in models.items()}).T
 summary["parameters"] = summary["parameters"].astype(int)
 pd.options.display.float_format = "{:.1f}".format
-summary
+display(summary)
 
 # %%
 print(f"notebook ran in {time.time() - T_START:.0f} s")

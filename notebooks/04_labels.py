@@ -47,6 +47,11 @@ import numpy as np
 import pallets_keras as pk
 from pallets_keras.datasets import cpunks
 
+try:                                  # Jupyter's rich display; a plain script prints
+    from IPython.display import display
+except ImportError:
+    display = print
+
 T_START = time.time()
 plt.rcParams["figure.dpi"] = 80
 
@@ -93,7 +98,8 @@ for ax, name in zip(axes, COND):
     pk.plot.show_grid(np.concatenate([on, off]), cols=n_show, scale=3, ax=ax)
     ax.set_title(f"{name}: same codes and other labels; top asked earring=1 "
                  f"({int(cpunks.visible_earrings(on).sum())}/{n_show} have one), "
-                 f"bottom earring=0 ({int(cpunks.visible_earrings(off).sum())}/{n_show})", fontsize=9)
+                 f"bottom earring=0 ({int(cpunks.visible_earrings(off).sum())}/{n_show})",
+                 fontsize=9)
 plt.tight_layout()
 plt.show()
 
@@ -123,9 +129,10 @@ for name in LAB:
     labelled[name] = {"label forced to 1": 100 * h1.mean(), "label forced to 0": 100 * h0.mean(),
                       "reconstructions that differ": int((h1 != h0).sum())}
     print(f"{name}: earring in {100 * h1.mean():.1f}% of reconstructions with label=1, "
-          f"{100 * h0.mean():.1f}% with label=0 ({int((h1 != h0).sum())} of {len(sub)} punks change)")
-    print(f"    the {has.sum()} punks wearing one: {100 * h1[has].mean():.1f}% (label=1, their true "
-          f"label) / {100 * h0[has].mean():.1f}% (label=0) reconstructed with an earring")
+          f"{100 * h0.mean():.1f}% with label=0 "
+          f"({int((h1 != h0).sum())} of {len(sub)} punks change)")
+    print(f"    the {has.sum()} punks wearing one: {100 * h1[has].mean():.1f}% (label=1, their "
+          f"true label) / {100 * h0[has].mean():.1f}% (label=0) reconstructed with an earring")
     print(f"    the {(~has).sum()} punks without: {100 * h1[~has].mean():.1f}% (label=1) / "
           f"{100 * h0[~has].mean():.1f}% (label=0) reconstructed with an earring")
 print(f"real punks: {truth:.1f}% of these {len(sub)} wear a visible earring")
@@ -163,7 +170,8 @@ fig, axes = plt.subplots(1, len(flip), figsize=(4 * len(flip), 4.2))
 for ax, (name, f) in zip(axes, flip.items()):
     im = ax.imshow(100 * f.mean(0), cmap="viridis", vmin=0, vmax=vmax, interpolation="nearest")
     for r, c in cpunks.EARRING_PIXELS:
-        ax.add_patch(patches.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="red", lw=1.5))
+        ax.add_patch(patches.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="red",
+                                       lw=1.5))
     ax.set_title(f"{name}\n{f.sum((1, 2)).mean():.1f} pixels change per image", fontsize=9)
     ax.set_axis_off()
 fig.colorbar(im, ax=list(axes), fraction=0.02, label="% of images where the pixel changes")
@@ -201,11 +209,14 @@ for name in LAB:
 table = pd.DataFrame(
     {**{name: {"conditioning": "encoder + decoder", "how": f"{N} samples",
                "earring asked 1 (%)": 100 * control[name]["earring_hit_rate_on"],
-               "earring asked 0 (%)": 100 * control[name]["earring_hit_rate_off"]} for name in COND},
+               "earring asked 0 (%)": 100 * control[name]["earring_hit_rate_off"]}
+        for name in COND},
      **{name: {"conditioning": "encoder only", "how": "500 test reconstructions",
                "earring asked 1 (%)": labelled[name]["label forced to 1"],
-               "earring asked 0 (%)": labelled[name]["label forced to 0"]} for name in LAB}}).T
-table["gap (points)"] = table["earring asked 1 (%)"].astype(float) - table["earring asked 0 (%)"].astype(float)
+               "earring asked 0 (%)": labelled[name]["label forced to 0"]}
+        for name in LAB}}).T
+table["gap (points)"] = (table["earring asked 1 (%)"].astype(float)
+                         - table["earring asked 0 (%)"].astype(float))
 table["pixels changed per image"] = [changed[n] for n in table.index]
 
 fig, ax = plt.subplots(figsize=(9, 3.6))
@@ -225,7 +236,7 @@ ax.legend(fontsize=8)
 plt.tight_layout()
 plt.show()
 pd.options.display.float_format = "{:.1f}".format
-table
+display(table)
 
 # %% [markdown]
 # ## Reading the numbers
@@ -261,9 +272,6 @@ for name, row in table.iterrows():
 # non-background pixel accuracy, printed beside it, says how finely its decoder
 # draws at all.
 
-# %%
-print(f"notebook ran in {time.time() - T_START:.0f} s")
-
 # %% [markdown]
 # ## What the conditional models sample from decides how well they obey
 #
@@ -275,7 +283,10 @@ print(f"notebook ran in {time.time() - T_START:.0f} s")
 # the request (docs/priors.md), so code and label agree. Earring rates (pixel
 # detector) asked with `labels={"earring": 1}` / `{"earring": 0}` and with test
 # rows, and the attribute agreement read back by the punk judge, per prior
-# (200 samples each; docs/zoo.md has 1,000).
+# (200 samples each; docs/zoo.md has 1,000). The same functions make up
+# `sample_quality.sample_figures`, whose figures for 1,000 samples of each
+# preset's default prior the presets record (their `sample_*` metrics): the
+# second table reads them back for the four presets of this notebook.
 
 # %%
 from pallets_keras.judge import Judge
@@ -289,4 +300,18 @@ for name in COND:
         r = earring_rates(m, test, n=200, seed=0, prior=prior)
         r.update(conditional_accuracy(m, judge, test, n=200, seed=0, prior=prior))
         rows[f"{name}, {prior}"] = r
-pd.DataFrame(rows).T.round(3)
+display(pd.DataFrame(rows).T.round(3))
+
+FIGURES = ["fpd", "precision", "recall", "attribute_agreement", "earring_dict_on",
+           "earring_dict_off", "earring_rows_on", "earring_rows_off"]
+recorded = {}
+for name in COND + LAB:
+    meta = zoo.info(name)
+    recorded[f"{name}, {meta.get('sample_prior', '?')}"] = {
+        f: meta["metrics"].get(f"sample_{f}", float("nan")) for f in FIGURES}
+print("recorded in the presets (1,000 samples, default prior; NaN: not measured, "
+      "the preset is not conditional):")
+display(pd.DataFrame(recorded).T.round(3))
+
+# %%
+print(f"notebook ran in {time.time() - T_START:.0f} s")

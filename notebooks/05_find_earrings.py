@@ -41,6 +41,11 @@ import numpy as np
 import pallets_keras as pk
 from pallets_keras.datasets import cpunks
 
+try:                                  # Jupyter's rich display; a plain script prints
+    from IPython.display import display
+except ImportError:
+    display = print
+
 T_START = time.time()
 plt.rcParams["figure.dpi"] = 80
 
@@ -108,7 +113,7 @@ by_type = pd.DataFrame({
         "labelled, not visible": int(np.isin(np.flatnonzero(ptype == t), hidden).sum())}
     for t in cpunks.TYPES}).T
 by_type.loc["total"] = by_type.sum()
-by_type
+display(by_type)
 
 # %% [markdown]
 # ## 2. The 483 "hidden" earrings
@@ -189,14 +194,15 @@ pairs = pd.DataFrame(rows)
 pairs["% not visible"] = 100 * pairs["not visible"] / pairs["labelled earring"]
 covering = pairs[pairs["% not visible"] == 100].sort_values("labelled earring", ascending=False)
 print(f"{len(covering)} (type, attribute) pairs hide every earring:")
-covering.reset_index(drop=True)
+display(covering.reset_index(drop=True))
 
 # %%
 cov_mask = np.zeros(len(vis), bool)
 for t, a in zip(covering["type"], covering["attribute"]):
     cov_mask |= (ptype == t) & (vis.label(a) == 1)
 explained = np.isin(hidden, np.flatnonzero(cov_mask))
-print(f"hidden earrings with at least one covering (type, attribute): {explained.sum()} of {len(hidden)}")
+print(f"hidden earrings with at least one covering (type, attribute): {explained.sum()} of "
+      f"{len(hidden)}")
 print(f"punks with a covering (type, attribute) that show a visible earring: "
       f"{int(e_vis[cov_mask].sum())}")
 assert explained.sum() >= len(hidden) - 1, "the conclusion below relies on this"
@@ -207,7 +213,7 @@ for i in hidden[~explained]:
 # The same attributes on another type: do they hide the earring there too?
 contrast = pairs[pairs["attribute"].isin(covering["attribute"]) & (pairs["% not visible"] < 100)]
 print("\nthe same attributes on other types (the earring shows):")
-contrast.reset_index(drop=True)
+display(contrast.reset_index(drop=True))
 
 # %%
 fig, ax = plt.subplots(figsize=(13, 4))
@@ -247,7 +253,8 @@ for ax, (i, what) in zip(axes, shown):
     ax.set_facecolor("0.85")
     ax.imshow(rgba[i], interpolation="nearest")
     for r, c in cpunks.EARRING_PIXELS:
-        ax.add_patch(patches.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="red", lw=1.5))
+        ax.add_patch(patches.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="red",
+                                       lw=1.5))
     ax.set_title(f"punk {i}\n{what}", fontsize=8)
     ax.set_axis_off()
 plt.tight_layout()

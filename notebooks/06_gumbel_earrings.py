@@ -45,6 +45,11 @@ import numpy as np
 import pallets_keras as pk
 from pallets_keras.datasets import cpunks
 
+try:                                  # Jupyter's rich display; a plain script prints
+    from IPython.display import display
+except ImportError:
+    display = print
+
 T_START = time.time()
 plt.rcParams["figure.dpi"] = 80
 
@@ -81,22 +86,26 @@ print(f"asked for none:       {100 * ctrl['earring_hit_rate_off']:.1f}% of {N} s
 # trained against, which knows nothing of the request. Its other priors
 # (docs/priors.md): a mixture of categoricals fitted to the training codes, and
 # `label_posterior`, the codes of training punks whose labels match the request.
-# Earring rates (pixel detector, dict and test-row requests) and the punk
-# judge's sample figures, 200 samples each; the preset samples from
+# `sample_quality.sample_figures` gives, per prior, the punk judge's sample
+# figures, the attributes it reads back and the earring rates (pixel detector,
+# dict and test-row requests), on 200 samples each; the first row is what the
+# preset recorded for its default prior on 1,000 samples (its `sample_*`
+# metrics, docs/zoo.md "Samples"). The preset samples from
 # `model.default_prior` unless told.
 
 # %%
 from pallets_keras.judge import Judge
-from pallets_keras.sample_quality import earring_rates, judge_samples
+from pallets_keras.sample_quality import sample_figures
 
 judge = Judge.from_preset("punk_judge")
-rows = {}
+rows = {f"{meta.get('sample_prior', '?')} (recorded, 1,000 samples)":
+        {k.removeprefix("sample_"): v for k, v in meta["metrics"].items()
+         if k.startswith("sample_")}}
 for prior in sorted(model.priors):
-    r = earring_rates(model, test, n=200, seed=0, prior=prior)
-    r.update(judge_samples(model, judge, test, n=200, seed=0, prior=prior))
-    rows[prior] = r
+    rows[f"{prior} (200 samples)"] = sample_figures(model, judge, test, n=200, seed=0,
+                                                    prior=prior)
 print("default prior:", model.default_prior)
-pd.DataFrame(rows).T.round(3)
+display(pd.DataFrame(rows).T.round(3))
 print(f"real test punks:      {100 * test.label('earring').mean():.1f}% wear one")
 
 # %%
@@ -111,10 +120,11 @@ without = model.decode(z, lab)
 
 fig, axes = plt.subplots(2, 1, figsize=(13, 3.4))
 pk.plot.show_grid(with_e, cols=n_show, scale=3, ax=axes[0],
-                  title=f"asked earring = 1: {int(cpunks.visible_earrings(with_e).sum())}/{n_show} wear one")
+                  title=f"asked earring = 1: {int(cpunks.visible_earrings(with_e).sum())}/"
+                        f"{n_show} wear one")
 pk.plot.show_grid(without, cols=n_show, scale=3, ax=axes[1],
-                  title=f"asked earring = 0: {int(cpunks.visible_earrings(without).sum())}/{n_show} wear one "
-                        "(same codes, same other labels)")
+                  title=f"asked earring = 0: {int(cpunks.visible_earrings(without).sum())}/"
+                        f"{n_show} wear one (same codes, same other labels)")
 plt.tight_layout()
 plt.show()
 
@@ -123,15 +133,17 @@ plt.show()
 #
 # Two copies of the preset, each fine-tuned for **one epoch** on training punks
 # 0-2999 (47 steps of 64), same seed, same learning rate, the Gumbel temperature
-# held where the preset's training left it. The only difference is the `earring` column of the labels: the
-# data set's own, or the visible-earring fix. In these 3,000 punks:
+# held where the preset's training left it. The only difference is the
+# `earring` column of the labels: the data set's own, or the visible-earring fix.
+# In these 3,000 punks:
 
 # %%
 SUB = slice(0, 3000)
 sub_vis = ds[SUB]
 sub_orig = ds_orig[SUB]
 n_hidden = int(((sub_orig.label("earring") == 1) & (sub_vis.label("earring") == 0)).sum())
-print(f"earring labels: original {sub_orig.label('earring').sum()}, visible {sub_vis.label('earring').sum()} "
+print(f"earring labels: original {sub_orig.label('earring').sum()}, "
+      f"visible {sub_vis.label('earring').sum()} "
       f"({n_hidden} punks labelled earring with none drawn)")
 
 import keras
@@ -176,9 +188,10 @@ print(f"hit rate asked on: original-label copy {table.iloc[1, 0]:.1f}%, visible-
       f"{table.iloc[2, 0]:.1f}% (difference {d_on:+.1f} points)")
 # Each rate is a share of N samples; its binomial standard error, for scale:
 se = 100 * np.sqrt(np.clip(table.iloc[:, 0] / 100 * (1 - table.iloc[:, 0] / 100), 1e-9, None) / N)
-print("binomial standard error of each 'asked on' rate (points):", np.round(se.to_numpy(), 1).tolist())
+print("binomial standard error of each 'asked on' rate (points):",
+      np.round(se.to_numpy(), 1).tolist())
 pd.options.display.float_format = "{:.1f}".format
-table
+display(table)
 
 # %% [markdown]
 # ## What the demonstration can and cannot say

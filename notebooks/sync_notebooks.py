@@ -63,7 +63,8 @@ def render(nb):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help="studies to write, e.g. 03 or 03_generation_with_vae")
+    parser.add_argument("names", nargs="*",
+                        help="studies to write, e.g. 03 or 03_generation_with_vae")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 when an .ipynb differs from its .py")
     args = parser.parse_args(argv)
