@@ -62,18 +62,28 @@ class SpriteBatches(keras.utils.PyDataset):
         batch_size: int >= 1.
         flip: bool, flip each image left-right with probability 1/2.
         shuffle: bool, a new order every epoch.
-        seed: int or None, seeds the order and the flips.
+        seed: int or None, seeds the order, the flips and the label dropout.
+        label_dropout: float in [0, 1), the share of images whose "labels"
+            are replaced by the all-zero "no labels" vector, drawn anew every
+            epoch: the conditional model also learns to draw without labels,
+            which classifier-free guidance needs (`sample(guidance_scale=)`).
 
     Example:
     >>> batches = SpriteBatches(model_inputs(model, sprites), 64, flip=True, seed=0)
     >>> model.fit(batches, epochs=10)
     """
 
-    def __init__(self, inputs, batch_size, flip=False, shuffle=True, seed=None, **kwargs):
+    def __init__(self, inputs, batch_size, flip=False, shuffle=True, seed=None,
+                 label_dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         self.inputs = inputs
         self.batch_size = int(batch_size)
         self.flip, self.shuffle = bool(flip), bool(shuffle)
+        self.label_dropout = validation_.check_float("label_dropout", label_dropout, min=0,
+                                                     max=1)
+        if self.label_dropout and "labels" not in inputs:
+            raise PalletsValueError("label_dropout drops the labels of a conditional model; "
+                                    "these inputs have none. Leave label_dropout at 0.")
         self.n = len(inputs["indices"])
         self.rng = np.random.default_rng(seed)
         self._new_epoch()
@@ -81,6 +91,8 @@ class SpriteBatches(keras.utils.PyDataset):
     def _new_epoch(self):
         self.order = self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
         self.flips = (self.rng.random(self.n) < 0.5) if self.flip else None
+        self.dropped = ((self.rng.random(self.n) < self.label_dropout)
+                        if self.label_dropout else None)
 
     def __len__(self):
         return -(-self.n // self.batch_size)
@@ -92,6 +104,9 @@ class SpriteBatches(keras.utils.PyDataset):
             flip = self.flips[i * self.batch_size:(i + 1) * self.batch_size]
             idx = batch["indices"]
             batch["indices"] = np.where(flip[:, None, None], idx[:, :, ::-1], idx)
+        if self.dropped is not None:
+            drop = self.dropped[i * self.batch_size:(i + 1) * self.batch_size]
+            batch["labels"] = np.where(drop[:, None], 0, batch["labels"]).astype("float32")
         return batch
 
     def on_epoch_end(self):
@@ -159,7 +174,7 @@ def reconstruction_accuracy(model, dataset, batch_size=256):
 def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validation=None,
         kl_warmup_epochs=0, beta=None, temperature=None, checkpoint_dir=None,
         early_stopping_patience=None, seed=None, verbose="auto", callbacks=(),
-        compile=True, lr_schedule=None, distribute=None, flip=False):
+        compile=True, lr_schedule=None, distribute=None, flip=False, label_dropout=0.0):
     """Trains a pallets_keras model on a `PixelDataset`.
 
     Args:
@@ -196,9 +211,20 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
         flip: bool, flip each training image left-right with probability
             1/2 every epoch (`SpriteBatches`: on the indices, no
             interpolation); the validation images are never flipped.
+        label_dropout: float in [0, 1), conditional models only: the share
+            of training images shown with no labels (all zero), drawn anew
+            every epoch, so the decoder also learns p(x | z) without labels
+            and `sample(guidance_scale=s)` can extrapolate from it
+            (classifier-free guidance, Ho and Salimans 2022). Not for
+            variants that reconstruct their labels (their target would be
+            dropped too).
 
     Returns:
         The Keras `History`.
+
+    Raises:
+        PalletsValueError: a bad argument (named), or label_dropout for a
+            model without labels in its decoder.
     """
     # Arguments first, data second: a bad value fails in a second, named, and
     # a NaN learning rate can no longer train NaN weights without a word.
@@ -207,6 +233,13 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
     learning_rate = validation_.check_learning_rate(learning_rate)
     validation_.check_non_negative_int("kl_warmup_epochs", kl_warmup_epochs)
     seed = validation_.check_seed(seed)
+    label_dropout = validation_.check_float("label_dropout", label_dropout, min=0, max=1)
+    if label_dropout and not (model.is_conditional
+                              and "label_logits" not in model.decoder.output):
+        raise PalletsValueError(
+            f"label_dropout trains a conditional decoder to also draw without labels; "
+            f"{model.variant or 'this model'} has no labels in its decoder or reconstructs "
+            "them. Leave label_dropout at 0, or use conv_cvae / cvae / earring_gsvae.")
     check_compatible(model, dataset)
     if seed is not None:
         set_random_seed(seed)
@@ -244,12 +277,12 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
         check_compatible(model, validation)
         val = (model_inputs(model, validation),)
     with scope():
-        if flip:
+        if flip or label_dropout:
             # Unseeded: drawn from NumPy's global state, which a seeded run
             # (e.g. finetune's first phase) has seeded.
-            batches = SpriteBatches(model_inputs(model, dataset), batch_size, flip=True,
+            batches = SpriteBatches(model_inputs(model, dataset), batch_size, flip=flip,
                                     seed=np.random.randint(0, 2**31 - 1) if seed is None
-                                    else seed)
+                                    else seed, label_dropout=label_dropout)
             history = model.fit(batches, epochs=epochs, validation_data=val,
                                 validation_batch_size=batch_size, callbacks=cbs,
                                 verbose=progress_verbosity(verbose))

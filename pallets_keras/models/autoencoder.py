@@ -467,12 +467,13 @@ class PaletteAutoencoder(keras.Model):
             inputs["labels"] = lab
         return self._run(self.encoder, inputs)
 
-    def decode_indices(self, z, labels=None, temperature=0.0, seed=None):
+    def decode_indices(self, z, labels=None, temperature=0.0, seed=None, guidance_scale=1.0):
         """Palette indices (N, H, W) for latent codes. `temperature=0` takes each
         pixel's most likely colour; > 0 samples from the softmax at that
-        temperature (onehot models only)."""
+        temperature (onehot models only). `guidance_scale` as in `sample`."""
         temperature = validation.check_temperature(temperature)
         seed = validation.check_seed(seed)
+        guidance_scale = self._check_guidance(guidance_scale)
         z = np.asarray(z, "float32")
         d = self.decoder.get_layer("z").output.shape[-1]
         if z.ndim != 2 or z.shape[1] != d:
@@ -486,6 +487,8 @@ class PaletteAutoencoder(keras.Model):
         if self.representation == "rgba":
             rgba = np.round(self._run(self.decoder, inputs)["rgba"] * 255).astype("uint8")
             return self.palette.encode(rgba, snap=True, return_report=True)[0]
+        if guidance_scale != 1.0:
+            return self._guided_indices(inputs, guidance_scale, temperature, seed)
         if temperature and temperature > 0:
             logits = self._run(self.decoder, inputs)["logits"]
             self._check_finite(np.isfinite(logits).all())
@@ -499,6 +502,44 @@ class PaletteAutoencoder(keras.Model):
         self._check_finite(out.min(initial=0) >= 0)
         return out.astype(self.palette.index_dtype)
 
+    def _check_guidance(self, guidance_scale):
+        guidance_scale = validation.check_float(
+            "guidance_scale", guidance_scale, min=0,
+            fix="1 follows the labels as trained; 1.5-3 follows them more closely.")
+        if guidance_scale != 1.0 and not (self.is_conditional
+                                          and self.representation == "onehot"):
+            raise PalletsValueError(
+                f"guidance_scale: classifier-free guidance steers a model's labels; "
+                f"{self.variant or 'this model'} has no labels in its decoder (or draws "
+                "RGBA). Leave guidance_scale at 1, or use a conditional onehot variant "
+                "such as conv_cvae.")
+        return guidance_scale
+
+    def _guided_indices(self, inputs, scale, temperature, seed):
+        """Classifier-free guidance (Ho and Salimans 2022, "Classifier-Free
+        Diffusion Guidance"): logits = l(z, none) + scale * (l(z, y) - l(z, none)),
+        where "none" is the all-zero label vector that `fit(label_dropout=...)`
+        trains the decoder on. Runs in chunks that keep two float logit
+        tensors near LOGITS_BYTES each."""
+        rng = np.random.default_rng(seed)
+        chunk, n = self._generate_batch(), len(inputs["z"])
+        out = np.empty((n, *self.image_size), self.palette.index_dtype)
+        for start in range(0, n, chunk):
+            part = {k: v[start:start + chunk] for k, v in inputs.items()}
+            cond = self._run(self.decoder, part, chunk)["logits"]
+            part["labels"] = np.zeros_like(part["labels"])
+            free = self._run(self.decoder, part, chunk)["logits"]
+            logits = free + scale * (cond - free)
+            self._check_finite(np.isfinite(logits).all())
+            if temperature > 0:
+                probs = ops.convert_to_numpy(PaletteSoftmax(temperature)(logits))
+                u = rng.random(probs.shape[:-1] + (1,))
+                idx = (probs.cumsum(-1) < u).sum(-1).clip(0, self.palette_size - 1)
+            else:
+                idx = logits.argmax(-1)
+            out[start:start + chunk] = idx
+        return out
+
     @staticmethod
     def _check_finite(finite):
         if not finite:
@@ -506,11 +547,13 @@ class PaletteAutoencoder(keras.Model):
                 "The decoder produced NaN or infinite logits: the weights are broken "
                 "(diverged training?). Reload the preset or lower the learning rate.")
 
-    def decode(self, z, labels=None, temperature=0.0, seed=None):
+    def decode(self, z, labels=None, temperature=0.0, seed=None, guidance_scale=1.0):
         """RGBA uint8 images (N, H, W, 4) for latent codes z (N, D)."""
         if self.representation == "rgba":
+            self._check_guidance(guidance_scale)
             return self.decode_rgba_raw(z, labels)
-        return self.palette.decode(self.decode_indices(z, labels, temperature, seed))
+        return self.palette.decode(self.decode_indices(z, labels, temperature, seed,
+                                                       guidance_scale))
 
     def decode_rgba_raw(self, z, labels=None):
         """An RGBA model's own output, rounded to uint8 but not snapped."""
@@ -628,7 +671,8 @@ class PaletteAutoencoder(keras.Model):
             return chosen.sample(n, np.random.default_rng(seed), labels=lab)
         return chosen.sample(n, np.random.default_rng(seed))
 
-    def sample(self, n, labels=None, seed=None, temperature=0.0, prior=None):
+    def sample(self, n, labels=None, seed=None, temperature=0.0, prior=None,
+               guidance_scale=1.0):
         """n new images (n, H, W, 4) uint8 drawn from a prior, seeded.
 
         Args:
@@ -639,17 +683,26 @@ class PaletteAutoencoder(keras.Model):
             temperature: 0 takes each pixel's most likely colour; > 0 samples.
             prior: which prior the latent codes come from (see `sample_latent`);
                 by default the one the preset measured best (`default_prior`).
+            guidance_scale: float >= 0, conditional onehot models only:
+                classifier-free guidance (Ho and Salimans 2022). 1 decodes
+                with the labels as trained; s > 1 extrapolates the logits
+                away from the label-free decoding, l(z, 0) + s (l(z, y) -
+                l(z, 0)), following the labels more closely. Meaningful for
+                a model trained with `fit(label_dropout=...)`; twice the
+                decoding cost.
 
         Returns:
             uint8 (n, H, W, 4), every pixel a palette colour.
 
         Raises:
-            PalletsError: bad n, seed, temperature, labels or prior.
+            PalletsError: bad n, seed, temperature, labels, prior or
+                guidance_scale.
 
         Example:
         >>> punks = zoo.load("onehot_conv_vae").sample(16, seed=0)
         """
         temperature = validation.check_temperature(temperature)
+        self._check_guidance(guidance_scale)
         if self.conditioning == "none" and labels is not None:
             self.labels_array(labels, n)  # raises: this model takes no labels
         if self.conditioning == "labeled" and labels is not None:
@@ -658,7 +711,8 @@ class PaletteAutoencoder(keras.Model):
                 "generation; use a conditional variant (cvae, conv_cvae, earring_gsvae).")
         lab = self.labels_array(labels, n) if self.is_conditional else None
         z = self.sample_latent(n, seed, prior, labels=lab)
-        return self.decode(z, lab, temperature=temperature, seed=seed)
+        return self.decode(z, lab, temperature=temperature, seed=seed,
+                           guidance_scale=guidance_scale)
 
     def interpolate(self, a, b, steps=8, labels=None):
         """Images along the straight line between the codes of images a and b.
