@@ -7,6 +7,7 @@ import pytest
 from pallets_keras.errors import PalletsValueError
 from pallets_keras.sample_quality import (
     frechet_distance,
+    possible_requests,
     precision_recall_density_coverage,
     sample_quality,
 )
@@ -77,3 +78,16 @@ def test_mode_collapse_keeps_precision_loses_recall():
 def test_bad_inputs_raise_clear_errors(real, fake, k):
     with pytest.raises(PalletsValueError):
         precision_recall_density_coverage(real, fake, k)
+
+
+def test_possible_requests_by_hand():
+    # Labels: earring, hoodie, cap. Hoodies never come with an earring here.
+    train = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 0], [0, 1, 1]])
+    requests = np.array([[1, 0, 0], [1, 0, 1], [1, 1, 0], [1, 1, 1]])
+    np.testing.assert_array_equal(possible_requests(train, requests, 0),
+                                  [True, True, False, False])
+    # Asked for a label no training image has: only a request for nothing
+    # else is possible.
+    np.testing.assert_array_equal(
+        possible_requests(np.array([[0, 1, 0]]), np.array([[1, 0, 0], [1, 1, 0]]), 0),
+        [True, False])
