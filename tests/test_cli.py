@@ -110,45 +110,53 @@ def png_size(path):
 
 
 # -------------------------------------------------- in-process: no keras cost
+def _commands(group, path=()):
+    """(path, command) of every command under a click group, groups included."""
+    for name, command in group.commands.items():
+        yield path + (name,), command
+        if hasattr(command, "commands"):
+            yield from _commands(command, path + (name,))
+
+
 def test_every_command_has_help_with_an_example():
-    import argparse
+    from click.testing import CliRunner
 
-    from pallets_keras.cli import build_parser
-
-    parser = build_parser()
-    assert "examples:" in parser.format_help()
-    todo = [parser]
-    seen = []
-    while todo:
-        p = todo.pop()
-        for action in p._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for name, sub in action.choices.items():
-                    if name != "tune":  # wired from pallets_keras.tuning
-                        assert "examples:" in sub.format_help(), name
-                        assert "--backend" in sub.format_help(), name
-                        seen.append(name)
-                        todo.append(sub)
-    assert {"zoo", "list", "info", "generate", "reconstruct", "interpolate", "train",
-            "finetune", "eval"} <= set(seen)
-
-
-def test_tune_is_wired_lazily(monkeypatch, capsys):
     from pallets_keras import cli
 
-    # Without pallets_keras.tuning the other commands still parse, and `tune` says why.
-    monkeypatch.setitem(sys.modules, "pallets_keras.tuning", None)
-    assert cli.build_parser().parse_args(["zoo", "list"]).command == "zoo"
-    assert cli.main(["tune", "onehot_vae"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "`pallets tune` is unavailable" in err[0]
-    monkeypatch.delitem(sys.modules, "pallets_keras.tuning")
-    import pallets_keras.tuning  # noqa: F401  (keras_tuner is a dependency)
-    with pytest.raises(SystemExit) as e:  # the real parser, with the common flags
-        cli.main(["tune", "--help"])
-    assert e.value.code == 0
+    runner = CliRunner()
+    assert "examples:" in runner.invoke(cli.pallets, ["--help"]).output
+    seen = []
+    for path, _ in _commands(cli.pallets):
+        result = runner.invoke(cli.pallets, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "examples:" in result.output and "--backend" in result.output, path
+        assert "--debug" in result.output, path
+        seen.append(path[-1])
+    assert {"zoo", "list", "info", "generate", "reconstruct", "interpolate", "train",
+            "finetune", "eval", "tune"} <= set(seen)
+
+
+def test_tune_help_has_an_example_and_describes_every_option(capsys):
+    """`pallets tune` is a command like the others (no second parser in tuning.py)."""
+    from pallets_keras import cli, tuning
+
+    assert not hasattr(tuning, "add_tune_parser")
+    assert cli.main(["tune", "--help"]) == 0
     out = capsys.readouterr().out
-    assert "usage: pallets tune" in out and "--backend" in out and "--debug" in out
+    assert "Usage: pallets tune" in out and "examples:" in out and "pallets tune " in out
+    tune = cli.pallets.commands["tune"]
+    for param in tune.params:
+        if param.param_type_name == "option":
+            assert param.help, param.name  # every option described
+    for flag in ("--tuner", "--objective", "--seed", "--backend", "--debug", "--dir"):
+        assert flag in out, flag
+
+
+def test_max_seed_matches_the_library():
+    from pallets_keras.cli.common import MAX_SEED
+    from pallets_keras.validation import MAX_SEED as LIBRARY_MAX_SEED
+
+    assert MAX_SEED == LIBRARY_MAX_SEED
 
 
 def test_train_recipe_calls_train_recipe_as_before(monkeypatch, tmp_path, capsys):
@@ -379,12 +387,13 @@ def test_bad_seed_n_and_warmup_are_refused_at_parse_time(capsys):
 def nothing_loads(monkeypatch):
     """Loading a model or data, or training, fails the test: the command must
     stop before."""
-    from pallets_keras import cli, training, zoo
+    from pallets_keras import training, zoo
+    from pallets_keras.cli import inputs
 
     def refuse(*args, **kwargs):
         raise AssertionError("work started before the output was checked")
 
-    for owner, name in ((zoo, "load"), (cli, "_load_data"), (training, "finetune"),
+    for owner, name in ((zoo, "load"), (inputs, "load_data"), (training, "finetune"),
                         (training, "fit"), (training, "train_recipe")):
         monkeypatch.setattr(owner, name, refuse)
 
@@ -428,27 +437,34 @@ def test_outputs_are_checked_before_any_work(presets, tmp_path, capsys, nothing_
 def test_only_user_errors_are_one_liners(monkeypatch, capsys):
     """A PalletsError is the user's: one line, status 2. Any other exception is
     a bug of the library: it keeps its traceback."""
-    from pallets_keras import cli
+    from pallets_keras import cli, zoo
     from pallets_keras.errors import PalletsError, PalletsValueError
 
     assert issubclass(cli.CLIError, PalletsError)
 
-    def user_error(args):
+    def user_error(pattern="*"):
         raise PalletsValueError("seed=-1: must be >= 0.")
 
-    monkeypatch.setattr(cli, "cmd_zoo_list", user_error)
+    monkeypatch.setattr(zoo, "list_models", user_error)
     assert cli.main(["zoo", "list"]) == 2
     assert capsys.readouterr().err.strip() == "pallets: error: seed=-1: must be >= 0."
+    with pytest.raises(PalletsValueError):  # --debug: the traceback instead
+        cli.main(["zoo", "list", "--debug"])
 
-    def library_bug(args):
+    def library_bug(pattern="*"):
         raise ValueError("expected non-negative integer")
 
-    monkeypatch.setattr(cli, "cmd_zoo_list", library_bug)
+    monkeypatch.setattr(zoo, "list_models", library_bug)
     with pytest.raises(ValueError, match="expected non-negative integer"):
         cli.main(["zoo", "list"])
-    monkeypatch.setattr(cli, "cmd_zoo_list", lambda args: [][1])
+    monkeypatch.setattr(zoo, "list_models", lambda pattern="*": [][1])
     with pytest.raises(IndexError):
         cli.main(["zoo", "list"])
+    for bug in (KeyError("k"), TypeError("t"), FileNotFoundError("f")):
+        monkeypatch.setattr(zoo, "list_models", lambda pattern="*", bug=bug: (_ for _ in ()
+                                                                              ).throw(bug))
+        with pytest.raises(type(bug)):
+            cli.main(["zoo", "list"])
 
 
 def test_grid_formats_and_layout(presets, tmp_path, capsys):

@@ -1,7 +1,8 @@
 """Hyperparameter search (pallets_keras.tuning) on the current backend.
 
 In-process: the HyperModels of the four families, a two-trial search with the
-best model rebuilt from the tuner, bad input, the `pallets tune` command.
+best model rebuilt from the tuner, bad input, the `pallets tune` command
+(pallets_keras.cli.tune).
 In subprocesses (once per backend run, always cleaned up): a search killed
 with SIGKILL mid-trial and resumed, a chief and two workers on 127.0.0.1,
 and data-parallel training (JAX on two virtual CPU devices, TensorFlow
@@ -223,40 +224,43 @@ def test_bayesian_search(tiny_dataset, tmp_path):
 
 # --------------------------------------------------------------------- CLI
 def test_tune_command(tiny_dataset, tmp_path, capsys):
-    import argparse
-
     from PIL import Image
 
-    from pallets_keras import zoo
+    from pallets_keras import cli, zoo
 
     sprites = tmp_path / "sprites"
     sprites.mkdir()
     for i, img in enumerate(tiny_dataset.rgba()):
         Image.fromarray(img, "RGBA").save(sprites / f"{i:03d}.png")
-    parser = argparse.ArgumentParser(prog="pallets")
-    tuning.add_tune_parser(parser.add_subparsers(dest="command"))
     fix = [f"--fix={k}={v}" for k, v in small("gsvae", tiny_dataset).items()]
     argv = ["tune", "gsvae", "--trials", "1", "--epochs", "1", "--dir", str(tmp_path / "run"),
             "--data", str(sprites), "--tuner", "hyperband", "--backend", BACKEND, *fix]
-    args = parser.parse_args(argv)
-    assert args.func is tuning.tune_command
-    # --backend re-runs in a child process with the same arguments when needed.
-    assert parser.parse_args(tuning._argv(args)) == args
-    assert tuning.tune_command(args) == 0
-    out = capsys.readouterr().out
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    out = captured.out
     assert "trial  status" in out and "COMPLETED" in out and "best_model" in out
+    # Trials count from 1 in the table and the summary, as in KerasTuner's log.
+    table_rows = out.split("trial  status", 1)[1].strip().splitlines()[1:2]
+    assert table_rows[0].split()[0] == "1" and "Best trial 1:" in out
+    assert "Epoch" not in out  # progress goes to stderr
     summary = json.loads((tmp_path / "run" / "best.json").read_text())
     assert summary["variant"] == "gsvae" and summary["tuner"] == "hyperband"
     assert summary["best_hyperparameters"]["categorical_dim"] == 4
     assert "val_loss" in summary["best_metrics"] and len(summary["table"]) == 1
+    assert summary["best_trial_number"] == "1"
     model = zoo.load(str(tmp_path / "run" / "best_model"))
     assert model.variant == "gsvae" and model.latent_shape == (8, 4)
     assert zoo.info(str(tmp_path / "run" / "best_model"))["tuning"]["tuner"] == "hyperband"
     # Bad input is an error message and exit status 2, not a traceback.
-    args = parser.parse_args(["tune", "gsvae", "--trials", "0", "--dir", str(tmp_path / "x"),
-                              "--data", str(sprites), "--tuner", "random"])
-    assert tuning.tune_command(args) == 2
-    assert "max_trials must be an int >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # refused by the option's type
+        cli.main(["tune", "gsvae", "--trials", "0", "--dir", str(tmp_path / "x"), "--data",
+                  str(sprites), "--tuner", "random"])
+    assert e.value.code == 2
+    assert "--trials: must be a whole number > 0" in capsys.readouterr().err
+    assert cli.main(["tune", "gsvae", "--objective", "val_label_loss", "--dir",
+                     str(tmp_path / "y"), "--data", str(sprites), "--tuner", "random"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not a metric gsvae logs" in err[0], err
 
 
 # ------------------------------------------------------------ subprocesses

@@ -15,13 +15,14 @@ MAX_SEED = 2**32 - 1  # pallets_keras.validation.MAX_SEED, without importing it
 
 class WholeNumber(click.IntRange):
     """An int in [min, max] (click's IntRange) whose messages say the rule:
-    "must be a whole number > 0, got 0"; `fix` is added past the maximum."""
+    "must be a whole number > 0, got 0", "must be at most 100, got 200; FIX";
+    `interval=True` says "must be a whole number in [MIN, MAX]" instead."""
 
     name = "integer"
 
-    def __init__(self, min=None, max=None, fix=None):
+    def __init__(self, min=None, max=None, fix=None, interval=False):
         super().__init__(min=min, max=max)
-        self.fix = fix
+        self.fix, self.interval = fix, interval
 
     def convert(self, value, param, ctx):
         if isinstance(value, int) and not isinstance(value, bool):
@@ -32,15 +33,15 @@ class WholeNumber(click.IntRange):
             except ValueError:
                 self.fail(f"expected a whole number, got {value!r}", param, ctx)
         low, high = self.min, self.max
-        if low is not None and high is not None and not low <= number <= high:
-            if number > high and self.fix:
-                self.fail(f"must be at most {high:,}, got {number:,}; {self.fix}", param, ctx)
+        below, above = low is not None and number < low, high is not None and number > high
+        if self.interval and (below or above):
             self.fail(f"must be a whole number in [{low}, {high}], got {number}", param, ctx)
-        if low is not None and number < low:
+        if below:
             rule = "> 0" if low == 1 else f">= {low}"
             self.fail(f"must be a whole number {rule}, got {number}", param, ctx)
-        if high is not None and number > high:
-            self.fail(f"must be at most {high:,}, got {number:,}", param, ctx)
+        if above:
+            fix = f"; {self.fix}" if self.fix else ""
+            self.fail(f"must be at most {high:,}, got {number:,}{fix}", param, ctx)
         return number
 
 
@@ -97,7 +98,7 @@ class TileSize(click.ParamType):
 
 POSITIVE = WholeNumber(min=1)
 NON_NEGATIVE = WholeNumber(min=0)
-SEED = WholeNumber(min=0, max=MAX_SEED)
+SEED = WholeNumber(min=0, max=MAX_SEED, interval=True)
 
 
 # ------------------------------------------------------------ the commands

@@ -21,7 +21,7 @@ CHUNK = 1024
 
 
 def sample_in_chunks(model, n, labels=None, seed=None, temperature=0.0, prior=None,
-                     chunk=CHUNK, progress=None):
+                     chunk=None, progress=None):
     """`model.sample(n, ...)` decoded `chunk` images at a time.
 
     The n latent codes are drawn in one call (n x latent floats, small), so
@@ -29,9 +29,11 @@ def sample_in_chunks(model, n, labels=None, seed=None, temperature=0.0, prior=No
     any chunk size. With temperature > 0 the colours of chunk i are drawn with
     seed + i, so the result then depends on the chunk size (the CLI's is
     fixed: the same -n and --seed repeat the same images).
-    `progress(k)` is called after each chunk with the k images it made."""
+    `progress(k)` is called after each chunk with the k images it made;
+    `chunk` defaults to CHUNK."""
     import numpy as np
 
+    chunk = chunk or CHUNK
     if n <= chunk:
         out = model.sample(n, labels=labels, seed=seed, temperature=temperature, prior=prior)
         if progress:

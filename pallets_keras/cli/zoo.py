@@ -8,7 +8,8 @@ import click
 
 from pallets_keras.cli.common import NAME, command, epilog, global_options
 from pallets_keras.cli.env import note
-from pallets_keras.cli.inputs import plural, resolve_preset
+from pallets_keras.cli import inputs
+from pallets_keras.cli.inputs import plural
 from pallets_keras.cli.tables import duration, fmt, table, target_rows
 from pallets_keras.errors import PalletsError
 
@@ -98,7 +99,7 @@ def _training(training):
 def zoo_info(name, as_json):
     from pallets_keras import zoo as registry
 
-    meta = registry.info(resolve_preset(name))
+    meta = registry.info(inputs.resolve_preset(name))
     if as_json:
         click.echo(json.dumps(meta, indent=1))
         return 0
