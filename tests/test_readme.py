@@ -138,3 +138,20 @@ def test_readme_runs_as_written(tmp_path, monkeypatch, backend, cpunks_cache, pu
         assert (tmp_path / name).is_file(), name
     assert any((tmp_path / "out").iterdir())
     assert namespace["sprites"].image_size == (32, 32)
+
+
+def test_examples_copy(tmp_path):
+    """`python -m pallets_keras.examples DIR` writes the files the README names,
+    and refuses to overwrite them unless asked."""
+    from pallets_keras import examples
+    from pallets_keras.errors import PalletsValueError
+
+    written = examples.copy(tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == sorted(examples.FILES)
+    assert sum(p.stat().st_size for p in written) < 20_000          # a few KB
+    with pytest.raises(PalletsValueError, match="punk1.png"):
+        examples.copy(tmp_path)
+    assert examples.copy(tmp_path, overwrite=True) == written
+    assert examples.path("my_sprites/").is_dir()
+    with pytest.raises(PalletsValueError, match="no example file"):
+        examples.path("nope.png")

