@@ -155,3 +155,18 @@ def test_examples_copy(tmp_path):
     assert examples.path("my_sprites/").is_dir()
     with pytest.raises(PalletsValueError, match="no example file"):
         examples.path("nope.png")
+
+
+def test_examples_ship_in_the_wheel():
+    """pyproject.toml lists the examples package and its PNGs (the wheel's
+    package list is explicit), so `python -m pallets_keras.examples` works
+    after `pip install pallets-keras`, not only from a checkout."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "pallets_keras.examples" in setuptools["packages"]
+    patterns = setuptools.get("package-data", {}).get("pallets_keras.examples", [])
+    from pallets_keras import examples
+
+    for name in examples.FILES:
+        assert any(Path("data", name).match(p) for p in patterns), (name, patterns)
