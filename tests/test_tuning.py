@@ -240,8 +240,8 @@ def test_tune_command(tiny_dataset, tmp_path, capsys):
     out = captured.out
     assert "trial  status" in out and "COMPLETED" in out and "best_model" in out
     # Trials count from 1 in the table and the summary, as in KerasTuner's log.
-    table_rows = out.split("trial  status", 1)[1].strip().splitlines()[1:2]
-    assert table_rows[0].split()[0] == "1" and "Best trial 1:" in out
+    first_row = out.split("trial  status", 1)[1].strip().splitlines()[2]
+    assert first_row.split()[0] == "1" and "Best trial 1:" in out
     assert "Epoch" not in out  # progress goes to stderr
     summary = json.loads((tmp_path / "run" / "best.json").read_text())
     assert summary["variant"] == "gsvae" and summary["tuner"] == "hyperband"
