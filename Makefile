@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BACKENDS := tensorflow jax torch
 PYTEST_ARGS ?=
 
-.PHONY: demo test install clean bench constraints
+.PHONY: demo test install clean bench constraints notebooks lint
 
 # constraints.txt pins every package to the version the tests passed with, so a
 # new release upstream cannot break a fresh clone; refresh it with
@@ -40,3 +40,10 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# The notebooks' .ipynb files, written from their jupytext sources (outputs stripped).
+notebooks: install
+	$(PY) notebooks/sync_notebooks.py
+
+lint: install
+	$(VENV)/bin/ruff check pallets_keras tests scripts bench notebooks
