@@ -267,8 +267,8 @@ def earring_rates(model, test, n=1000, seed=0, prior=None, train=None, guidance_
     Raises:
         PalletsValueError: a model without an "earring" label in its decoder.
     """
-    from pallets_keras.metrics import earring_hit_rate
     from pallets_keras.datasets.cpunks import visible_earrings
+    from pallets_keras.metrics import earring_hit_rate
 
     if "earring" not in model.label_names or not model.is_conditional:
         raise PalletsValueError("earring_rates needs a conditional model with an 'earring' "

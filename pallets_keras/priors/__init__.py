@@ -6,9 +6,14 @@ A prior is one small class per idea, registered by name (`register_prior`):
 | --- | --- | --- |
 | `standard_normal` | Gaussian latents | N(0, I), the prior the VAE was trained against |
 | `uniform_categorical` | Gumbel latents | independent uniform categoricals, the training prior |
-| `gaussian_mixture` | Gaussian latents | a mixture fitted to the aggregate posterior (the training set's posterior means) after training |
-| `categorical_mixture` | Gumbel latents | a mixture of independent categoricals fitted (EM) to the training set's codes |
-| `label_posterior` | conditional models | the training posteriors of the images whose labels are nearest the request: codes that agree with the labels |
+| `gaussian_mixture` | Gaussian latents | a mixture fitted to the posterior means |
+| `categorical_mixture` | Gumbel latents | independent categoricals mixed, fitted by EM |
+| `label_posterior` | conditional models | posteriors of training images with the labels |
+
+(`gaussian_mixture`: fitted after training to the aggregate posterior, the
+training set's posterior means; `label_posterior`: the posteriors of the
+training images whose labels are nearest the request, so that the codes
+agree with the labels.)
 
 `fit_prior(model, dataset, "gaussian_mixture")` fits one and attaches it to
 the model; `model.sample(n, prior=...)` picks one by name; a preset stores its

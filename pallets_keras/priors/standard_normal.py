@@ -1,6 +1,5 @@
 """N(0, I): the prior a Gaussian VAE is trained against."""
 
-import numpy as np
 
 from pallets_keras.priors.base import Prior, register_prior
 
