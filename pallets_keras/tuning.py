@@ -228,7 +228,8 @@ def search(variant, dataset, tuner="bayesian", max_trials=10, epochs=5,
                          "use a data set with labels, or an unconditioned variant.")
     if validation is None and validation_split:
         if not 0 < validation_split < 1:
-            raise PalletsValueError(f"validation_split must be in (0, 1), got {validation_split!r}.")
+            raise PalletsValueError(
+                f"validation_split must be in (0, 1), got {validation_split!r}.")
         train_part = dataset.split()[0] if dataset.test_start is not None else dataset
         train, validation = train_part.split(test_fraction=validation_split, seed=seed)
     else:

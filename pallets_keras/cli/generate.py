@@ -7,8 +7,15 @@ from types import SimpleNamespace
 import click
 
 from pallets_keras.cli import inputs
-from pallets_keras.cli.common import NAME, POSITIVE, SEED, Number, WholeNumber, command, \
-    label_options
+from pallets_keras.cli.common import (
+    NAME,
+    POSITIVE,
+    SEED,
+    Number,
+    WholeNumber,
+    command,
+    label_options,
+)
 from pallets_keras.cli.env import backend, note, stream
 from pallets_keras.cli.inputs import plural, upscale
 from pallets_keras.errors import PalletsValueError
@@ -122,9 +129,9 @@ def generate(name, n, labels_on, labels_off, seed, scale, cols, prior, temperatu
     with bar as bar:
         rgba = sample_in_chunks(model, n, labels=labels, seed=drawn, temperature=temperature,
                                 prior=prior, progress=bar.update)
+    hot = f", temperature {temperature:g}" if temperature else ""
     note(f"{plural(n, 'image')} from {name} ({model.variant}), prior "
-         f"{prior or model.default_prior}, seed {drawn}"
-         f"{', temperature %g' % temperature if temperature else ''}, backend {backend()}"
+         f"{prior or model.default_prior}, seed {drawn}{hot}, backend {backend()}"
          + ("" if seed is not None else f" (--seed {drawn} repeats this draw)"))
     if split:
         out.mkdir(parents=True, exist_ok=True)

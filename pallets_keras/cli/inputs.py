@@ -6,8 +6,7 @@ import difflib
 from pathlib import Path
 
 from pallets_keras.cli.env import note
-from pallets_keras.errors import PalletsError, PalletsFileError, PalletsKeyError, \
-    PalletsValueError
+from pallets_keras.errors import PalletsError, PalletsFileError, PalletsKeyError, PalletsValueError
 
 # The most pixels of one grid image (1 GiB of RGBA): past it, --split or a
 # smaller --scale.

@@ -6,8 +6,16 @@ from pathlib import Path
 import click
 
 from pallets_keras.cli import inputs
-from pallets_keras.cli.common import NAME, NON_NEGATIVE, POSITIVE, SEED, Number, command, \
-    data_options, loader_options
+from pallets_keras.cli.common import (
+    NAME,
+    NON_NEGATIVE,
+    POSITIVE,
+    SEED,
+    Number,
+    command,
+    data_options,
+    loader_options,
+)
 from pallets_keras.cli.env import backend, note, progress_to_stderr, progress_verbose
 from pallets_keras.cli.inputs import describe, plural
 from pallets_keras.errors import PalletsFileError, PalletsValueError

@@ -10,7 +10,6 @@ from pallets_keras.cli import inputs
 from pallets_keras.cli.common import POSITIVE, SEED, command, data_options, loader_options
 from pallets_keras.cli.env import backend, note, progress_to_stderr, progress_verbose
 from pallets_keras.errors import PalletsValueError
-
 from pallets_keras.tuning import TUNER_NAMES
 
 

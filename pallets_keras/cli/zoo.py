@@ -6,9 +6,9 @@ import textwrap
 
 import click
 
+from pallets_keras.cli import inputs
 from pallets_keras.cli.common import NAME, command, epilog, global_options
 from pallets_keras.cli.env import note
-from pallets_keras.cli import inputs
 from pallets_keras.cli.inputs import plural
 from pallets_keras.cli.tables import duration, fmt, table, target_rows
 from pallets_keras.errors import PalletsError
