@@ -58,6 +58,10 @@ def main(argv=None):
                         help="like --save, into DIR/NAME instead of the zoo folder")
     parser.add_argument("--json", default=None)
     parser.add_argument("--grids", default=None)
+    parser.add_argument("--from", dest="source", default=None,
+                        help="load the presets from DIR/NAME instead of the zoo")
+    parser.add_argument("--guidance", default="1",
+                        help="comma-separated guidance scales to try on conditional presets")
     args = parser.parse_args(argv)
     judge = Judge.from_preset("punk_judge")
     train, test = cpunks.load().split()
@@ -68,19 +72,28 @@ def main(argv=None):
     print("floor", json.dumps(results["floor"]), flush=True)
     for name in args.names or generative_presets(args.fit):
         t0 = time.time()
-        model = zoo.load(name, compile=False)
+        model = zoo.load(str(Path(args.source).resolve() / name) if args.source else name,
+                         compile=False)
         if args.fit:
             kw = {"num_components": args.components} if args.components else {}
             fit_prior(model, train, default=False, **kw)
             if model.is_conditional:
                 fit_prior(model, train, "label_posterior", default=False)
         rows = {}
+        scales = ([float(g) for g in args.guidance.split(",")]
+                  if model.is_conditional and model.representation == "onehot" else [1.0])
         for prior in sorted(model.priors):
-            rows[prior] = sample_figures(model, judge, test, train, n=args.n, seed=args.seed,
-                                         prior=prior)
-            print(name, prior, json.dumps({k: round(v, 4) for k, v in rows[prior].items()}),
-                  flush=True)
-        best = max(rows, key=lambda p: score(rows[p]))
+            for scale in scales:
+                key = prior if scale == 1 else f"{prior}@guidance{scale:g}"
+                rows[key] = sample_figures(model, judge, test, train, n=args.n,
+                                           seed=args.seed, prior=prior, guidance_scale=scale)
+                print(name, key, json.dumps({k: round(v, 4) for k, v in rows[key].items()}),
+                      flush=True)
+        # Guided rows are measured and published; the default stays a prior
+        # sampled as trained (guidance is the caller's choice).
+        # A default must draw new punks: >= 99% not a copy of a training one.
+        eligible = [k for k in rows if "@" not in k and rows[k].get("novelty", 1) >= 0.99]
+        best = max(eligible or [k for k in rows if "@" not in k], key=lambda p: score(rows[p]))
         results[name] = {"priors": rows, "best": best}
         if args.grids:
             Path(args.grids).mkdir(parents=True, exist_ok=True)

@@ -93,3 +93,13 @@ def test_guidance_needs_labels_in_the_decoder(tiny_dataset):
     with pytest.raises(PalletsValueError, match="no labels in its decoder"):
         vae.sample(2, guidance_scale=2.0)
     vae.sample(2, guidance_scale=1.0)
+
+
+def test_cli_generate_takes_a_guidance_scale(cvae, tmp_path):
+    from pallets_keras.cli.generate import sample_in_chunks
+
+    labels = {"odd": 1}
+    one = cvae.sample(10, labels=labels, seed=2, guidance_scale=2.0)
+    np.testing.assert_array_equal(
+        sample_in_chunks(cvae, 10, labels=labels, seed=2, chunk=4, guidance_scale=2.0), one)
+    assert not np.array_equal(one, cvae.sample(10, labels=labels, seed=2))

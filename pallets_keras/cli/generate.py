@@ -28,7 +28,7 @@ CHUNK = 1024
 
 
 def sample_in_chunks(model, n, labels=None, seed=None, temperature=0.0, prior=None,
-                     chunk=None, progress=None):
+                     chunk=None, progress=None, guidance_scale=1.0):
     """`model.sample(n, ...)` decoded `chunk` images at a time.
 
     The n latent codes are drawn in one call (n x latent floats, small), so
@@ -42,7 +42,8 @@ def sample_in_chunks(model, n, labels=None, seed=None, temperature=0.0, prior=No
 
     chunk = chunk or CHUNK
     if n <= chunk:
-        out = model.sample(n, labels=labels, seed=seed, temperature=temperature, prior=prior)
+        out = model.sample(n, labels=labels, seed=seed, temperature=temperature, prior=prior,
+                           guidance_scale=guidance_scale)
         if progress:
             progress(n)
         return out
@@ -56,7 +57,7 @@ def sample_in_chunks(model, n, labels=None, seed=None, temperature=0.0, prior=No
     for i, start in enumerate(range(0, n, chunk)):
         part = slice(start, start + chunk)
         parts.append(model.decode(z[part], None if lab is None else lab[part],
-                                  temperature=temperature,
+                                  temperature=temperature, guidance_scale=guidance_scale,
                                   seed=None if seed is None else (seed + i) % 2**32))
         if progress:
             progress(len(parts[-1]))
@@ -95,13 +96,16 @@ def sample_in_chunks(model, n, labels=None, seed=None, temperature=0.0, prior=No
 @click.option("--temperature", type=Number(0), default=0.0,
               help="0 (default) takes each pixel's most likely colour; > 0 samples the "
                    "colours at that temperature (onehot models)")
+@click.option("--guidance-scale", type=Number(0), default=1.0,
+              help="conditional onehot models: classifier-free guidance; 1 (default) "
+                   "decodes as trained, 2-3 follows the --label requests more closely")
 @click.option("-o", "--out", required=True, metavar="PATH",
               help="the grid image to write (.png, .gif, .webp, .jpg: the format follows "
                    "the extension), or with --split the folder")
 @click.option("--split", is_flag=True,
               help="write one PNG per image (sample_000.png, ...) into the folder -o")
-def generate(name, n, labels_on, labels_off, seed, scale, cols, prior, temperature, out,
-             split):
+def generate(name, n, labels_on, labels_off, seed, scale, cols, prior, temperature,
+             guidance_scale, out, split):
     out = inputs.out_dir(out) if split else inputs.out_file(out)
     inputs.precheck_preset(name)
     from pallets_keras import plot, zoo
@@ -128,8 +132,10 @@ def generate(name, n, labels_on, labels_off, seed, scale, cols, prior, temperatu
         else contextlib.nullcontext(SimpleNamespace(update=lambda k: None))
     with bar as bar:
         rgba = sample_in_chunks(model, n, labels=labels, seed=drawn, temperature=temperature,
-                                prior=prior, progress=bar.update)
+                                prior=prior, progress=bar.update,
+                                guidance_scale=guidance_scale)
     hot = f", temperature {temperature:g}" if temperature else ""
+    hot += f", guidance {guidance_scale:g}" if guidance_scale != 1 else ""
     note(f"{plural(n, 'image')} from {name} ({model.variant}), prior "
          f"{prior or model.default_prior}, seed {drawn}{hot}, backend {backend()}"
          + ("" if seed is not None else f" (--seed {drawn} repeats this draw)"))
