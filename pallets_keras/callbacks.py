@@ -147,3 +147,51 @@ class TimeLimit(keras.callbacks.Callback):
         if now + expected > self.deadline:
             self.stopped = True
             self.model.stop_training = True
+
+
+class TerminateOnNaNKeepWeights(keras.callbacks.TerminateOnNaN):
+    """Stops training at the first NaN or infinite loss and puts back the
+    weights the model had when that epoch began (its last finite ones).
+
+    Keras' `TerminateOnNaN` stops the run but leaves the weights of the step
+    that diverged, NaN or not; this one restores the weights saved at the
+    start of the epoch, before any callback after it (a backup, the end of
+    the epoch) sees the bad ones. `diverged` says where it happened.
+
+    Attributes:
+        diverged: None, or a dict {"epoch": 0-based epoch, "batch": batch
+            index, "loss": the loss logged} once the loss went bad.
+
+    Example:
+    >>> guard = TerminateOnNaNKeepWeights()
+    >>> # model.fit(x, epochs=100, callbacks=[guard]); guard.diverged
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.diverged = None
+        self._good = None
+        self._epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.diverged = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # The previous epoch ended with finite losses (else training stopped):
+        # these weights are the last good ones.
+        self._epoch = epoch
+        self._good = self.model.get_weights()
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is None or self.diverged is not None:
+            return
+        loss = float(keras.ops.convert_to_numpy(loss))
+        if math.isfinite(loss):
+            return
+        self.diverged = {"epoch": self._epoch, "batch": int(batch), "loss": loss}
+        self.model.stop_training = True
+        if self._good is not None:
+            if hasattr(self.model, "jax_state_sync"):
+                self.model.jax_state_sync()
+            self.model.set_weights(self._good)

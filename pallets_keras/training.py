@@ -1,17 +1,25 @@
 """Training helpers: `fit` with sensible callbacks, `finetune`, and seeded recipes."""
 
 import contextlib
+import hashlib
 import json
 import logging
+import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from pallets_keras import validation as validation_
-from pallets_keras.callbacks import KLWarmup, TemperatureAnnealing, TimeLimit
+from pallets_keras.callbacks import (
+    KLWarmup,
+    TemperatureAnnealing,
+    TerminateOnNaNKeepWeights,
+    TimeLimit,
+)
 from pallets_keras.errors import PalletsValueError
 from pallets_keras.random_utils import set_random_seed
 
@@ -276,7 +284,11 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
     if validation is not None:
         check_compatible(model, validation)
         val = (model_inputs(model, validation),)
-    with scope():
+    # BackupAndRestore resumes by setting model._initial_epoch, which Keras never
+    # clears: a later fit of the same model (e.g. finetune's second phase) would
+    # start at that epoch. Cleared before and after.
+    model._initial_epoch = None
+    with scope(), _clear_initial_epoch(model):
         if flip or label_dropout:
             # Unseeded: drawn from NumPy's global state, which a seeded run
             # (e.g. finetune's first phase) has seeded.
@@ -293,6 +305,14 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
     if model is not target:
         target.set_weights(model.get_weights())
     return history
+
+
+@contextlib.contextmanager
+def _clear_initial_epoch(model):
+    try:
+        yield
+    finally:
+        model._initial_epoch = None
 
 
 def progress_verbosity(verbose="auto"):
@@ -387,6 +407,103 @@ def set_body_trainable(model, trainable):
                 layer.trainable = trainable
 
 
+
+class TrainingDivergedWarning(RuntimeWarning):
+    """The loss became NaN or infinite: training stopped early and the model
+    kept its last finite weights (see `finetune`)."""
+
+
+# Files of a fine-tune's checkpoint folder (besides Keras' BackupAndRestore
+# folders "warmup" and "full").
+_CK_STATE = "finetune.json"
+_CK_WARMUP_WEIGHTS = "warmup_weights.npz"
+_CK_HISTORIES = ("warmup_history.json", "full_history.json")
+
+
+def _write_json(path, data):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
+
+
+def _finetune_arguments(model, dataset, validation, **arguments):
+    """What must match for a checkpoint to resume: the arguments that shape
+    the run, the model and a hash of the training (and held-out) images."""
+    digest = hashlib.sha256()
+    for part in (dataset, validation):
+        if part is not None:
+            digest.update(np.ascontiguousarray(part.indices).tobytes())
+    arguments.update(variant=getattr(model, "variant", None) or type(model).__name__,
+                     parameters=int(model.count_params()), palette_size=len(model.palette),
+                     image_size=list(model.image_size), images=len(dataset),
+                     held_out=0 if validation is None else len(validation),
+                     data_sha256=digest.hexdigest()[:16])
+    return json.loads(json.dumps(arguments))  # the JSON form, as read back
+
+
+def _open_checkpoint(ck, arguments):
+    """The state of a cut fine-tune in `ck` with the same arguments, or {} for
+    a fresh run; refuses the checkpoint of another run, naming what differs."""
+    path = ck / _CK_STATE
+    if not path.is_file():
+        if ck.is_dir() and any(ck.iterdir()):
+            raise PalletsValueError(
+                f"checkpoint_dir={str(ck)!r} is not empty and holds no fine-tune checkpoint "
+                f"({_CK_STATE}): pass an empty or new folder.")
+        return {}
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise PalletsValueError(f"{path} cannot be read ({e}): delete {ck} to start the "
+                                "fine-tune over.") from None
+    saved = state.get("arguments", {})
+    differ = sorted(k for k in set(saved) | set(arguments) if saved.get(k) != arguments.get(k))
+    if differ:
+        said = ", ".join(f"{k}={saved.get(k)!r} there, {arguments.get(k)!r} now"
+                         for k in differ[:4])
+        raise PalletsValueError(
+            f"checkpoint_dir={str(ck)!r} holds a cut fine-tune with other arguments ({said}"
+            f"{', ...' if len(differ) > 4 else ''}): call finetune with the same model, data "
+            "and arguments to resume it, or delete the folder (or pass another one) to "
+            "start over.")
+    return state
+
+
+class _EpochLog(keras.callbacks.Callback):
+    """Keeps every epoch's logs of a resumable phase in a JSON file, so a
+    resumed run reports the whole phase, not only its own epochs."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+        self.entries = json.loads(self.path.read_text()) if self.path.is_file() else []
+        self.first_epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.first_epoch is None:
+            # Epochs at or after the one resumed from were not backed up.
+            self.first_epoch = epoch
+            self.entries = [e for e in self.entries if e["epoch"] < epoch]
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": int(epoch)}
+        for k, v in (logs or {}).items():
+            try:
+                row[k] = float(keras.ops.convert_to_numpy(v))
+            except (TypeError, ValueError):
+                pass
+        self.entries.append(row)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _write_json(self.path, self.entries)
+
+
+def _diverged_message(diverged, kept):
+    return (f"finetune: the loss became {diverged['loss']} in epoch {diverged['epoch'] + 1} "
+            f"({diverged['phase']}, batch {diverged['batch'] + 1}); training stopped and the "
+            f"model keeps {kept}. Lower learning_rate (or body_learning_rate) and "
+            "fine-tune again.")
+
+
 class FinetuneHistory(dict):
     """What `finetune` returns: the merged Keras history of both phases
     (a dict of per-epoch lists, as before) with a `report` dict beside it.
@@ -396,7 +513,10 @@ class FinetuneHistory(dict):
     reconstructions of the validation images; all pixels, and those whose
     true colour is not fully transparent), "held_out_images",
     "epochs_run", "best_epoch" (1-based, counted over both phases),
-    "stopped_by" ("early_stopping", "time_limit" or "epochs") and "seconds".
+    "stopped_by" ("early_stopping", "time_limit", "nan" or "epochs"),
+    "diverged" (None, or where the loss became NaN: {"phase", "epoch",
+    "batch", "loss"}), "resumed_from_epoch" (the epochs a cut run had
+    finished before this call resumed it, 0 for a fresh run) and "seconds".
     """
 
     report = None
@@ -439,7 +559,14 @@ def finetune(model, dataset, epochs=200, warmup_epochs=1, batch_size=64, learnin
             None (no held-out images: early stopping watches the training
             loss and the report has no held-out accuracy).
         validation_fraction: float in (0, 1), the share held out by "auto".
-        checkpoint_dir: optional folder for resumable checkpoints.
+        checkpoint_dir: optional folder (made if missing) for resumable
+            checkpoints: each phase is backed up at every epoch's end
+            (`keras.callbacks.BackupAndRestore`), so a run cut short (Ctrl-C,
+            a kill) resumes from its last finished epoch when called again
+            with the same model, data and arguments (anything else is refused,
+            naming what differs). The patience counters, the learning-rate
+            reductions and `max_seconds` start afresh on resume. The folder is
+            emptied and removed when the run ends.
         early_stopping_patience: int >= 1, epochs without improvement
             before stopping, or None to train all `epochs`.
         reduce_lr_patience: int >= 1, or None to keep the rate constant.
@@ -452,6 +579,12 @@ def finetune(model, dataset, epochs=200, warmup_epochs=1, batch_size=64, learnin
             seed to `zoo.load` for the re-made layers).
         verbose: "auto", 0, 1 or 2 (see `fit`).
         **fit_kwargs: more arguments of `fit` (e.g. `kl_warmup_epochs`).
+
+    A loss that becomes NaN or infinite (e.g. a learning rate far too high)
+    stops the run at once (`TerminateOnNaNKeepWeights`, after Keras'
+    `TerminateOnNaN`): the model keeps its best epoch's weights, else those it
+    had before the epoch that diverged, a `TrainingDivergedWarning` says so,
+    and the report says `stopped_by="nan"`.
 
     Returns:
         A `FinetuneHistory`: a dict of per-epoch lists with a `report` dict
@@ -491,26 +624,79 @@ def finetune(model, dataset, epochs=200, warmup_epochs=1, batch_size=64, learnin
         check_compatible(model, dataset)
         dataset, validation = holdout(dataset, validation_fraction)
     user_callbacks = list(fit_kwargs.pop("callbacks", ()))
+    ck, state = None, {}
+    if checkpoint_dir is not None:
+        ck = Path(checkpoint_dir).expanduser()
+        if ck.exists() and not ck.is_dir():
+            raise PalletsValueError(f"checkpoint_dir={str(ck)!r} is a file: pass a folder "
+                                    "(it is made if missing).")
+        arguments = _finetune_arguments(
+            model, dataset, validation, epochs=epochs, warmup_epochs=warmup_epochs,
+            batch_size=batch_size, learning_rate=learning_rate,
+            body_learning_rate=body_learning_rate, seed=seed, flip=bool(flip),
+            early_stopping_patience=early_stopping_patience,
+            reduce_lr_patience=reduce_lr_patience,
+            fit={k: repr(v) for k, v in sorted(fit_kwargs.items())})
+        state = _open_checkpoint(ck, arguments)
+        ck.mkdir(parents=True, exist_ok=True)
+        if not state:
+            state = {"arguments": arguments, "warmup_done": False}
+            _write_json(ck / _CK_STATE, state)
     t0 = time.monotonic()
     limit = [] if max_seconds is None else [TimeLimit(deadline=t0 + float(max_seconds))]
+    guard = TerminateOnNaNKeepWeights()
     history = FinetuneHistory()
+    diverged = None
+    resumed_from = 0
 
-    def merge(h):
-        for k, v in h.history.items():
-            history.setdefault(k, []).extend(v)
+    def merge(h, epoch_log):
+        """Adds a phase's epochs: all of them from its log when resumable."""
+        if epoch_log is None:
+            for k, v in h.history.items():
+                history.setdefault(k, []).extend(v)
+            return 0
+        for row in epoch_log.entries:
+            for k, v in row.items():
+                if k != "epoch":
+                    history.setdefault(k, []).append(v)
+        return epoch_log.first_epoch or 0
 
-    if warmup_epochs:
+    warmup_resumed = bool(warmup_epochs and state.get("warmup_done"))
+    stopped = False
+    if warmup_resumed:
+        # A cut run had finished its warm-up: its weights and history are kept.
+        set_body_trainable(model, True)
+        with np.load(ck / _CK_WARMUP_WEIGHTS) as saved:
+            model.set_weights([saved[f"w{i}"] for i in range(len(saved.files))])
+        for k, v in state.get("history", {}).items():
+            history[k] = list(v)
+        stopped = bool(state.get("time_limit"))
+        resumed_from = warmup_epochs
+        log.info("finetune: resuming from %s after its warm-up", ck)
+    elif warmup_epochs:
         set_body_trainable(model, False)
-        merge(fit(model, dataset, epochs=warmup_epochs, batch_size=batch_size,
-                  learning_rate=learning_rate, validation=validation, seed=seed,
-                  verbose=verbose, flip=flip, callbacks=user_callbacks + limit,
-                  **fit_kwargs))
+        epoch_log = None if ck is None else _EpochLog(ck / _CK_HISTORIES[0])
+        h = fit(model, dataset, epochs=warmup_epochs, batch_size=batch_size,
+                learning_rate=learning_rate, validation=validation, seed=seed,
+                verbose=verbose, flip=flip,
+                callbacks=user_callbacks + [guard] + limit + ([epoch_log] if epoch_log else []),
+                checkpoint_dir=None if ck is None else ck / "warmup", **fit_kwargs)
+        resumed_from = merge(h, epoch_log)
+        stopped = bool(limit and limit[0].stopped)
+        if guard.diverged is not None:
+            diverged = dict(guard.diverged, phase="warm-up")
+        elif ck is not None:
+            set_body_trainable(model, True)
+            np.savez(ck / _CK_WARMUP_WEIGHTS,
+                     **{f"w{i}": w for i, w in enumerate(model.get_weights())})
+            state.update(warmup_done=True, time_limit=stopped,
+                         history={k: [float(x) for x in v] for k, v in history.items()})
+            _write_json(ck / _CK_STATE, state)
     set_body_trainable(model, True)
     stopper = None
-    stopped = limit and limit[0].stopped
-    if epochs > warmup_epochs and not stopped:
+    if epochs > warmup_epochs and not stopped and diverged is None:
         monitor = "val_loss" if validation is not None else "loss"
-        cbs = list(user_callbacks)
+        cbs = list(user_callbacks) + [guard]
         if early_stopping_patience:
             stopper = keras.callbacks.EarlyStopping(
                 monitor=monitor, patience=early_stopping_patience, restore_best_weights=True)
@@ -520,20 +706,45 @@ def finetune(model, dataset, epochs=200, warmup_epochs=1, batch_size=64, learnin
                 monitor=monitor, factor=0.5, patience=reduce_lr_patience, min_lr=1e-5))
         if limit:
             limit[0].stopped = False
-        ck = None if checkpoint_dir is None else Path(checkpoint_dir) / "full"
-        merge(fit(model, dataset, epochs=epochs - warmup_epochs, batch_size=batch_size,
-                  learning_rate=body_learning_rate or learning_rate / 3,
-                  validation=validation, checkpoint_dir=ck, callbacks=cbs + limit,
-                  seed=None if warmup_epochs else seed, verbose=verbose, flip=flip,
-                  **fit_kwargs))
-        stopped = limit and limit[0].stopped
+        epoch_log = None if ck is None else _EpochLog(ck / _CK_HISTORIES[1])
+        h = fit(model, dataset, epochs=epochs - warmup_epochs, batch_size=batch_size,
+                learning_rate=body_learning_rate or learning_rate / 3,
+                validation=validation, checkpoint_dir=None if ck is None else ck / "full",
+                callbacks=cbs + limit + ([epoch_log] if epoch_log else []),
+                seed=None if warmup_epochs and not warmup_resumed else seed,
+                verbose=verbose, flip=flip, **fit_kwargs)
+        done = merge(h, epoch_log)
+        if done:
+            resumed_from = warmup_epochs + done
+        stopped = bool(limit and limit[0].stopped)
+        if guard.diverged is not None:
+            diverged = dict(guard.diverged, phase="fine-tune")
+            diverged["epoch"] += warmup_epochs
+    if ck is not None:
+        # The run is over (finished, stopped early or diverged): nothing to resume.
+        for name in (_CK_STATE, _CK_WARMUP_WEIGHTS, *_CK_HISTORIES):
+            (ck / name).unlink(missing_ok=True)
+        for name in ("warmup", "full"):
+            shutil.rmtree(ck / name, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            ck.rmdir()  # only when empty
     history.pop("learning_rate", None)
+    if diverged is not None:
+        best = stopper is not None and stopper.best_weights is not None
+        kept = (f"the weights of its best epoch ({warmup_epochs + stopper.best_epoch + 1})"
+                if best else "its weights from before that epoch, the last finite ones")
+        warnings.warn(_diverged_message(diverged, kept),
+                      TrainingDivergedWarning, stacklevel=2)
     report = {"epochs_run": len(history.get("loss", [])),
               "best_epoch": (warmup_epochs + stopper.best_epoch + 1
                              if stopper is not None and stopper.best is not None
                              else len(history.get("loss", []))),
-              "stopped_by": ("early_stopping" if stopper is not None and stopper.stopped_epoch
+              "stopped_by": ("nan" if diverged is not None
+                             else "early_stopping" if stopper is not None
+                             and stopper.stopped_epoch
                              else "time_limit" if stopped else "epochs"),
+              "diverged": diverged,
+              "resumed_from_epoch": resumed_from,
               "seconds": round(time.monotonic() - t0, 1)}
     if validation is not None:
         figures = reconstruction_accuracy(model, validation)

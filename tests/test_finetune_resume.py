@@ -1,0 +1,146 @@
+"""`finetune` keeps what it had: a cut run resumes from its last finished
+epoch, and a run whose loss turns NaN stops with its last good weights."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import pallets_keras as pk
+from pallets_keras.errors import PalletsValueError
+from pallets_keras.models import build
+from pallets_keras.training import TrainingDivergedWarning
+
+
+def _model(palette):
+    return build("onehot_conv_ae", palette=palette, image_size=(8, 8), filters=(4,),
+                 latent_dim=4, seed=0)
+
+
+ARGS = dict(epochs=5, batch_size=32, validation=None, reduce_lr_patience=None, verbose=0,
+            seed=0)
+
+
+class Cut(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt (as Ctrl-C) when the `at`-th epoch (1-based,
+    counted over both phases) would begin: the epochs before it are done."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at, self.begun = at, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.begun += 1
+        if self.begun == self.at:
+            raise KeyboardInterrupt
+
+
+class Epochs(keras.callbacks.Callback):
+    """Records the epochs a call runs, as (phase's fit call, epoch index)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen, self.fits = [], 0
+
+    def on_train_begin(self, logs=None):
+        self.fits += 1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen.append((self.fits, epoch))
+
+
+@pytest.mark.parametrize("cut_at, warmup, expected", [
+    # cut in the warm-up: its second epoch and the three of the full phase run again
+    (2, 2, [(1, 1), (2, 0), (2, 1), (2, 2)]),
+    # cut in the full phase after its first epoch: epochs 1..3 of it remain
+    (3, 1, [(2, 1), (2, 2), (2, 3)]),
+])
+def test_a_cut_finetune_resumes_where_it_stopped(tiny_dataset, tmp_path, cut_at, warmup,
+                                                 expected):
+    ck = tmp_path / "ck"
+    with pytest.raises(KeyboardInterrupt):
+        pk.finetune(_model(tiny_dataset.palette), tiny_dataset, warmup_epochs=warmup,
+                    checkpoint_dir=ck, callbacks=[Cut(cut_at)], **ARGS)
+    state = json.loads((ck / "finetune.json").read_text())
+    assert state["arguments"]["epochs"] == 5
+    # Other arguments are refused, naming what differs; the checkpoint stays.
+    with pytest.raises(PalletsValueError, match="learning_rate=0.001 there, 0.01 now"):
+        pk.finetune(_model(tiny_dataset.palette), tiny_dataset, warmup_epochs=warmup,
+                    checkpoint_dir=ck, learning_rate=1e-2, **ARGS)
+    assert (ck / "finetune.json").is_file()
+    # The same call again, in a fresh model as a new process would build it.
+    epochs = Epochs()
+    history = pk.finetune(_model(tiny_dataset.palette), tiny_dataset, warmup_epochs=warmup,
+                          checkpoint_dir=ck, callbacks=[epochs], **ARGS)
+    # (fit call, epoch): when the warm-up was done, the first fit is the full phase.
+    seen = epochs.seen if warmup > cut_at - 1 else [(f + 1, e) for f, e in epochs.seen]
+    assert seen == expected
+    assert history.report["resumed_from_epoch"] == cut_at - 1
+    assert history.report["epochs_run"] == 5 and len(history["loss"]) == 5
+    assert history.report["stopped_by"] == "epochs"
+    assert np.all(np.isfinite(history["loss"]))
+    assert not ck.exists()  # a finished run leaves nothing to resume
+
+
+def test_checkpoint_dir_that_is_a_file_or_foreign_folder_is_refused(tiny_dataset, tmp_path):
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "notes.txt").write_text("keep me")
+    for where, match in (("f", "is a file"), ("d", "holds no fine-tune checkpoint")):
+        with pytest.raises(PalletsValueError, match=match):
+            pk.finetune(_model(tiny_dataset.palette), tiny_dataset, warmup_epochs=1,
+                        checkpoint_dir=tmp_path / where, **ARGS)
+    assert (tmp_path / "d" / "notes.txt").read_text() == "keep me"
+
+
+class Poison(keras.callbacks.Callback):
+    """Sets every weight to NaN before the first batch of the `at`-th epoch
+    (1-based, over both phases), as a diverging step would; keeps the weights
+    that epoch began with."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at, self.begun, self.before = at, 0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.begun += 1
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.begun == self.at and batch == 0 and self.before is None:
+            if hasattr(self.model, "jax_state_sync"):
+                self.model.jax_state_sync()
+            self.before = self.model.get_weights()
+            self.model.set_weights([np.full_like(w, np.nan) for w in self.before])
+
+
+@pytest.mark.parametrize("at, warmup, patience", [(2, 2, None), (3, 1, 3)])
+def test_a_nan_loss_stops_with_the_last_good_weights(tiny_dataset, tmp_path, at, warmup,
+                                                     patience):
+    model = _model(tiny_dataset.palette)
+    poison = Poison(at)
+    with pytest.warns(TrainingDivergedWarning,
+                      match=rf"loss became nan in epoch {at} .*keeps .*Lower learning_rate"):
+        history = pk.finetune(model, tiny_dataset, warmup_epochs=warmup,
+                              early_stopping_patience=patience, callbacks=[poison],
+                              checkpoint_dir=tmp_path / "ck",
+                              **{k: v for k, v in ARGS.items()})
+    weights = model.get_weights()
+    assert all(np.all(np.isfinite(w)) for w in weights)
+    for got, want in zip(weights, poison.before):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    report = history.report
+    assert report["stopped_by"] == "nan" and report["epochs_run"] == at
+    assert report["diverged"]["epoch"] == at - 1
+    assert report["diverged"]["phase"] == ("warm-up" if at <= warmup else "fine-tune")
+    assert np.all(np.isfinite(np.asarray(model.reconstruct(tiny_dataset.indices[:2]))))
+    assert not (tmp_path / "ck").exists()
+
+
+def test_a_huge_learning_rate_leaves_finite_weights(tiny_dataset):
+    model = _model(tiny_dataset.palette)
+    with pytest.warns(TrainingDivergedWarning):
+        history = pk.finetune(model, tiny_dataset, warmup_epochs=0, learning_rate=1e38,
+                              body_learning_rate=1e38, **ARGS)
+    assert history.report["stopped_by"] == "nan"
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
