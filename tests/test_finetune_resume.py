@@ -144,3 +144,66 @@ def test_a_huge_learning_rate_leaves_finite_weights(tiny_dataset):
                               body_learning_rate=1e38, **ARGS)
     assert history.report["stopped_by"] == "nan"
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+# ------------------------------------------------------------------ the CLI
+@pytest.fixture(scope="module")
+def cli_inputs(tiny_dataset, tmp_path_factory):
+    """A tiny 8x8 preset and a sheet of the 64 tiny sprites (8 x 8 tiles)."""
+    from PIL import Image
+
+    from pallets_keras import zoo
+
+    root = tmp_path_factory.mktemp("cli")
+    preset = zoo.save_preset(_model(tiny_dataset.palette), root / "ae")
+    rgba = tiny_dataset.palette.colors[tiny_dataset.indices]
+    sheet = rgba.reshape(8, 8, 8, 8, 4).swapaxes(1, 2).reshape(64, 64, 4)
+    Image.fromarray(np.ascontiguousarray(sheet), "RGBA").save(root / "sheet.png")
+    return str(preset), str(root / "sheet.png")
+
+
+def test_pallets_finetune_resumes_a_cut_run(cli_inputs, tmp_path, monkeypatch, capsys):
+    from pallets_keras import training
+    from pallets_keras.cli import main
+
+    preset, sheet = cli_inputs
+    out = tmp_path / "tuned"
+    argv = ["finetune", preset, "--data", sheet, "--tile-size", "8", "--epochs", "4",
+            "--batch-size", "32", "--no-eval", "--no-flip", "-o", str(out)]
+    real = training.finetune
+    calls = []
+
+    def cut_once(*args, **kwargs):
+        calls.append(kwargs["checkpoint_dir"])
+        if len(calls) == 1:
+            kwargs["callbacks"] = [Cut(3)]  # two epochs done, then Ctrl-C
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "finetune", cut_once)
+    assert main(argv) == 130
+    ck = tmp_path / ".work" / "tuned"  # the default: .work/NAME beside -o
+    assert calls[0] == ck and (ck / "finetune.json").is_file() and not out.exists()
+    capsys.readouterr()
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"resuming the cut run checkpointed in {ck}" in err
+    assert "resumed a cut run after 2 epochs" in err
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["training"]["epochs_run"] == 4
+    assert not (tmp_path / ".work").exists()  # cleaned once the run ended
+
+
+def test_pallets_finetune_checkpoint_dir_checks(cli_inputs, tmp_path, capsys):
+    from pallets_keras.cli import main
+
+    preset, sheet = cli_inputs
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("x")
+    for ck, said in (("file", "is a file"), ("other", "holds other files")):
+        status = main(["finetune", preset, "--data", sheet, "--tile-size", "8",
+                       "--checkpoint-dir", str(tmp_path / ck), "-o", str(tmp_path / "o")])
+        err = capsys.readouterr().err
+        assert status == 2 and "--checkpoint-dir" in err and said in err, err
+        assert len(err.strip().splitlines()) == 1
+    assert (tmp_path / "other" / "keep.txt").exists()
