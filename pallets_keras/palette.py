@@ -59,6 +59,29 @@ QUANTIZERS = ("kmeans", "mediancut", "maxcoverage", "fastoctree", "libimagequant
 # histogram bins first. Bounds its time and memory for any input.
 _MAX_KMEANS_COLORS = 1 << 16
 
+# Pillow's quantizers (every method but kmeans) make at most 256 colours.
+MAX_PIL_COLORS = 256
+MAX_COLORS = 65536  # a palette's most colours (uint16 indices)
+
+
+def check_max_colors(max_colors, method="kmeans", method_arg="method"):
+    """`max_colors` as an int, refused (naming it, the allowed range and the
+    fix) when it is below 1 or `method` cannot make that many colours (above
+    MAX_COLORS it is a ceiling no palette reaches, which is allowed)."""
+    from pallets_keras.errors import PalletsTypeError, PalletsValueError
+
+    if isinstance(max_colors, bool) or not isinstance(max_colors, (int, np.integer)):
+        raise PalletsTypeError(f"max_colors must be an int, got {max_colors!r}.")
+    if max_colors < 1:
+        raise PalletsValueError(f"max_colors must be >= 1, got {max_colors}.")
+    if max_colors > MAX_PIL_COLORS and method in QUANTIZERS and method != "kmeans":
+        raise PalletsValueError(
+            f"max_colors={max_colors} with {method_arg}={method!r}: Pillow's quantizers make "
+            f"at most {MAX_PIL_COLORS} colours, so max_colors must be in [1, "
+            f"{MAX_PIL_COLORS}] for them. Use max_colors <= {MAX_PIL_COLORS}, or "
+            f"{method_arg}='kmeans' (up to {MAX_COLORS} colours).")
+    return int(max_colors)
+
 
 def unique_colors(images, return_counts=False):
     """The distinct colours of `images` (..., 4) uint8, as sorted packed uint32.
@@ -289,7 +312,8 @@ class Palette:
         Args:
             images: uint8 RGBA array (..., 4).
             max_colors: int >= 1, the most colours in the result (transparent
-                included).
+                included); at most 256 with PIL's methods (a clear error
+                otherwise), up to 65536 (a palette's most) with "kmeans".
             name: optional str.
             method: "kmeans" (default; weighted k-means, scikit-learn's
                 `KMeans`: the lowest mean colour error on every set that
@@ -313,15 +337,12 @@ class Palette:
         >>> pal = Palette.quantize(rgba, 64)
         >>> idx = pal.encode(rgba, snap=True)
         """
-        from pallets_keras.errors import PalletsTypeError, PalletsValueError
+        from pallets_keras.errors import PalletsValueError
 
-        if isinstance(max_colors, bool) or not isinstance(max_colors, (int, np.integer)):
-            raise PalletsTypeError(f"max_colors must be an int, got {max_colors!r}.")
-        if max_colors < 1:
-            raise PalletsValueError(f"max_colors must be >= 1, got {max_colors}.")
         if method not in QUANTIZERS:
             raise PalletsValueError(
                 f"method must be one of {', '.join(QUANTIZERS)}, got {method!r}.")
+        max_colors = check_max_colors(max_colors, method)
         if method == "libimagequant":
             from PIL import features
 

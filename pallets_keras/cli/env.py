@@ -38,6 +38,7 @@ def set_backend(backend):
     this process (Keras cannot switch: run `pallets` as a command)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if backend is None:
+        check_backend_variable()
         return
     keras = sys.modules.get("keras")
     if keras is not None:
@@ -48,6 +49,17 @@ def set_backend(backend):
                 "process; set KERAS_BACKEND before importing keras, or run `pallets` "
                 "as a command")
     os.environ["KERAS_BACKEND"] = backend
+
+
+def check_backend_variable():
+    """Refuses a KERAS_BACKEND that is set to none of BACKENDS, before Keras
+    is imported (it would fail deep inside its import), naming the values."""
+    value = os.environ.get("KERAS_BACKEND")
+    if value and value not in BACKENDS and "keras" not in sys.modules:
+        raise PalletsValueError(
+            f"KERAS_BACKEND={value!r} is not a backend pallets runs on: set KERAS_BACKEND "
+            f"to {', '.join(BACKENDS[:-1])} or {BACKENDS[-1]} (or unset it), or pass "
+            "--backend")
 
 
 def backend():

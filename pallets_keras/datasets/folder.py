@@ -30,7 +30,7 @@ import numpy as np
 
 from pallets_keras.datasets.pixel_dataset import PixelDataset
 from pallets_keras.errors import PalletsTypeError, PalletsValueError
-from pallets_keras.palette import QUANTIZERS, Palette, _pack, unique_colors
+from pallets_keras.palette import QUANTIZERS, Palette, _pack, check_max_colors, unique_colors
 
 log = logging.getLogger(__name__)
 
@@ -423,10 +423,7 @@ def load(path, tile_size=None, palette=None, max_colors=256, recursive=False, *,
     ...              spacing=1, drop_duplicates=True)
     >>> train, test = sprites.split(test_fraction=0.1, seed=0)
     """
-    if isinstance(max_colors, bool) or not isinstance(max_colors, (int, np.integer)):
-        raise PalletsTypeError(f"max_colors must be an int, got {max_colors!r}.")
-    if max_colors < 1:
-        raise PalletsValueError(f"max_colors must be >= 1, got {max_colors}.")
+    max_colors = check_max_colors(max_colors, quantizer, "quantizer")
     if palette is not None and not isinstance(palette, Palette):
         raise PalletsTypeError(
             f"palette must be a pallets_keras.Palette, got {type(palette).__name__}; "

@@ -4,6 +4,7 @@
 # their registered names: import them so they are registered.
 import pallets_keras.models  # noqa: F401
 from pallets_keras.zoo.registry import (
+    DamagedPresetError,
     PresetError,
     PresetRecoveryWarning,
     adapt,
@@ -15,5 +16,5 @@ from pallets_keras.zoo.registry import (
     zoo_root,
 )
 
-__all__ = ["PresetError", "PresetRecoveryWarning", "adapt", "check_save_path", "info",
-           "list_models", "load", "save_preset", "zoo_root"]
+__all__ = ["DamagedPresetError", "PresetError", "PresetRecoveryWarning", "adapt",
+           "check_save_path", "info", "list_models", "load", "save_preset", "zoo_root"]

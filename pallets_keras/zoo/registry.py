@@ -44,6 +44,18 @@ class PresetError(PalletsValueError):
     """A preset that cannot be used: missing, tampered with, or too new."""
 
 
+class DamagedPresetError(PresetError, PalletsFileError):
+    """A preset file that is damaged or was changed (its hash does not match,
+    or it cannot be read): both a `PresetError` and a `PalletsFileError`."""
+
+
+def _damaged(file, why):
+    return DamagedPresetError(
+        f"{file} {why}: the preset is damaged (a cut download or copy, or a changed "
+        "file) and was not loaded. Re-download it (reinstall pallets_keras for a zoo "
+        "preset) or re-save it with zoo.save_preset.")
+
+
 class PresetRecoveryWarning(UserWarning):
     """An earlier `save_preset` was cut short; a later load or save cleaned up
     after it (and restored the previous preset where it was hidden)."""
@@ -137,9 +149,9 @@ def _verify(path, meta):
                               f"{METADATA_FILE} lists.")
         got = io_utils.sha256_file(path / fname)
         if got != want:
-            raise PresetError(
-                f"{path / fname} does not match its recorded sha256 (file changed or "
-                "damaged): refusing to load it. Reinstall pallets_keras or re-save the preset.")
+            size = (path / fname).stat().st_size
+            raise _damaged(path / fname, f"does not match its recorded sha256 in "
+                                         f"{METADATA_FILE} ({size:,} bytes)")
 
 
 def info(name_or_path):
@@ -190,7 +202,11 @@ def load(name_or_path, palette=None, image_size=None, compile=True, seed=0):
             f"{path / CONFIG_FILE} names a class this pallets_keras ({__version__}) does not "
             f"have: {str(e).split('.')[0].removeprefix('Could not locate ')}. Upgrade "
             "pallets_keras, or re-save the preset with this version.") from None
-    model.load_weights(path / WEIGHTS_FILE)
+    try:
+        model.load_weights(path / WEIGHTS_FILE)
+    except OSError as e:  # h5py: a truncated or garbled file whose hash was re-recorded
+        raise _damaged(path / WEIGHTS_FILE, f"cannot be read ({' '.join(str(e).split())})") \
+            from None
     load_priors(model, path, meta)
     model.preset_metadata = meta
     if palette is not None or image_size is not None:
