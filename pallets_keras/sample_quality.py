@@ -151,7 +151,7 @@ def _label_rows(model, dataset, n, rng):
 
 
 def judge_samples(model, judge, test, train=None, n=1000, seed=0, prior=None, k=DEFAULT_K,
-                  guidance_scale=1.0):
+                  guidance_scale=None):
     """Sample quality of `model.sample` against the real test split.
 
     Draws n samples through the public API (conditional models with the
@@ -169,7 +169,7 @@ def judge_samples(model, judge, test, train=None, n=1000, seed=0, prior=None, k=
         prior: the prior to sample from (default: the model's default).
         k: int, neighbourhood size of precision/recall/density/coverage.
         guidance_scale: float, classifier-free guidance of a conditional
-            model (`PaletteAutoencoder.sample`).
+            model (`PaletteAutoencoder.sample`); None: the model's default.
 
     Returns:
         dict of floats: "fpd", "precision", "recall", "density",
@@ -196,7 +196,7 @@ def real_floor(judge, train, test, n=1000, seed=0, k=DEFAULT_K):
     return sample_quality(judge.features(test.indices), judge.features(train.indices[rows]), k)
 
 
-def conditional_accuracy(model, judge, test, n=1000, seed=0, prior=None, guidance_scale=1.0):
+def conditional_accuracy(model, judge, test, n=1000, seed=0, prior=None, guidance_scale=None):
     """How well a conditional model draws the labels it is asked for.
 
     Samples are drawn with the label rows of n random test images; the judge
@@ -239,7 +239,7 @@ def _agreement(requested, judged):
     }
 
 
-def earring_rates(model, test, n=1000, seed=0, prior=None, train=None, guidance_scale=1.0):
+def earring_rates(model, test, n=1000, seed=0, prior=None, train=None, guidance_scale=None):
     """Earring hit-rates of a conditional punk model, by the pixel detector.
 
     Asked two ways: with `labels={"earring": 1}` / `{"earring": 0}` (every
@@ -324,7 +324,7 @@ def possible_requests(train_labels, requests, index):
 
 
 def sample_figures(model, judge, test, train=None, n=1000, seed=0, prior=None,
-                   guidance_scale=1.0):
+                   guidance_scale=None):
     """Every sample figure of a model in one flat dict: `judge_samples`, and
     for conditional models `conditional_accuracy` and (with an `earring`
     label) `earring_rates`. What `pallets eval` prints and presets record

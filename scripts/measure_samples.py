@@ -85,29 +85,33 @@ def main(argv=None):
         for prior in sorted(model.priors):
             for scale in scales:
                 key = prior if scale == 1 else f"{prior}@guidance{scale:g}"
-                rows[key] = sample_figures(model, judge, test, train, n=args.n,
-                                           seed=args.seed, prior=prior, guidance_scale=scale)
+                rows[key] = sample_figures(model, judge, test, train, n=args.n, seed=args.seed,
+                                           prior=prior, guidance_scale=scale)
                 print(name, key, json.dumps({k: round(v, 4) for k, v in rows[key].items()}),
                       flush=True)
-        # Guided rows are measured and published; the default stays a prior
-        # sampled as trained (guidance is the caller's choice).
         # A default must draw new punks: >= 99% not a copy of a training one.
-        eligible = [k for k in rows if "@" not in k and rows[k].get("novelty", 1) >= 0.99]
-        best = max(eligible or [k for k in rows if "@" not in k], key=lambda p: score(rows[p]))
+        eligible = [k for k in rows if rows[k].get("novelty", 1) >= 0.99]
+        best = max(eligible or list(rows), key=lambda p: score(rows[p]))
+        best_prior, _, guided = best.partition("@guidance")
+        best_scale = float(guided) if guided else 1.0
         results[name] = {"priors": rows, "best": best}
         if args.grids:
             Path(args.grids).mkdir(parents=True, exist_ok=True)
             lab = {"earring": 1} if model.is_conditional and "earring" in model.label_names \
                 else (test.select_labels(model.label_names).labels[:64]
                       if model.is_conditional else None)
-            plot.save_grid(model.sample(64, labels=lab, seed=args.seed, prior=best),
+            plot.save_grid(model.sample(64, labels=lab, seed=args.seed, prior=best_prior,
+                                        guidance_scale=best_scale),
                            Path(args.grids) / f"{name}.png", cols=16, scale=2)
         if args.save or args.save_to:
-            model.add_prior(model.priors[best], name=best, default=True)
+            model.add_prior(model.priors[best_prior], name=best_prior, default=True)
+            if model.is_conditional and model.representation == "onehot":
+                model.set_default_guidance_scale(best_scale)
             meta = dict(model.preset_metadata)
             meta.setdefault("metrics", {}).update(
                 {f"sample_{k}": v for k, v in rows[best].items()})
-            meta["sample_prior"] = best
+            meta["sample_prior"] = best_prior
+            meta["sample_guidance_scale"] = best_scale
             folder = Path(args.save_to) if args.save_to else zoo.zoo_root()
             zoo.save_preset(model, folder / name, metadata=meta, overwrite=True)
         print(f"{name}: best prior {best} ({time.time() - t0:.0f} s)", flush=True)

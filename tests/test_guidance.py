@@ -103,3 +103,21 @@ def test_cli_generate_takes_a_guidance_scale(cvae, tmp_path):
     np.testing.assert_array_equal(
         sample_in_chunks(cvae, 10, labels=labels, seed=2, chunk=4, guidance_scale=2.0), one)
     assert not np.array_equal(one, cvae.sample(10, labels=labels, seed=2))
+
+
+def test_a_preset_keeps_its_default_guidance_scale(cvae, tmp_path):
+    from pallets_keras import zoo
+
+    assert cvae.default_guidance_scale == 1.0
+    cvae.set_default_guidance_scale(2.0)
+    try:
+        guided = cvae.sample(4, labels={"odd": 1}, seed=1, guidance_scale=2.0)
+        np.testing.assert_array_equal(cvae.sample(4, labels={"odd": 1}, seed=1), guided)
+        zoo.save_preset(cvae, tmp_path / "p")
+        back = zoo.load(str(tmp_path / "p"), compile=False)
+        assert back.default_guidance_scale == 2.0
+        np.testing.assert_array_equal(back.sample(4, labels={"odd": 1}, seed=1), guided)
+    finally:
+        cvae.set_default_guidance_scale(1.0)
+    with pytest.raises(PalletsValueError, match="guidance_scale"):
+        cvae.set_default_guidance_scale(-2.0)

@@ -28,7 +28,7 @@ CHUNK = 1024
 
 
 def sample_in_chunks(model, n, labels=None, seed=None, temperature=0.0, prior=None,
-                     chunk=None, progress=None, guidance_scale=1.0):
+                     chunk=None, progress=None, guidance_scale=None):
     """`model.sample(n, ...)` decoded `chunk` images at a time.
 
     The n latent codes are drawn in one call (n x latent floats, small), so
@@ -96,9 +96,10 @@ def sample_in_chunks(model, n, labels=None, seed=None, temperature=0.0, prior=No
 @click.option("--temperature", type=Number(0), default=0.0,
               help="0 (default) takes each pixel's most likely colour; > 0 samples the "
                    "colours at that temperature (onehot models)")
-@click.option("--guidance-scale", type=Number(0), default=1.0,
-              help="conditional onehot models: classifier-free guidance; 1 (default) "
-                   "decodes as trained, 2-3 follows the --label requests more closely")
+@click.option("--guidance-scale", type=Number(0), default=None,
+              help="conditional onehot models: classifier-free guidance; 1 decodes as "
+                   "trained, 2-3 follows the --label requests more closely (default: the "
+                   "preset's, see `pallets zoo info NAME`)")
 @click.option("-o", "--out", required=True, metavar="PATH",
               help="the grid image to write (.png, .gif, .webp, .jpg: the format follows "
                    "the extension), or with --split the folder")
@@ -135,7 +136,8 @@ def generate(name, n, labels_on, labels_off, seed, scale, cols, prior, temperatu
                                 prior=prior, progress=bar.update,
                                 guidance_scale=guidance_scale)
     hot = f", temperature {temperature:g}" if temperature else ""
-    hot += f", guidance {guidance_scale:g}" if guidance_scale != 1 else ""
+    guided = model.default_guidance_scale if guidance_scale is None else guidance_scale
+    hot += f", guidance {guided:g}" if guided != 1 else ""
     note(f"{plural(n, 'image')} from {name} ({model.variant}), prior "
          f"{prior or model.default_prior}, seed {drawn}{hot}, backend {backend()}"
          + ("" if seed is not None else f" (--seed {drawn} repeats this draw)"))

@@ -467,7 +467,7 @@ class PaletteAutoencoder(keras.Model):
             inputs["labels"] = lab
         return self._run(self.encoder, inputs)
 
-    def decode_indices(self, z, labels=None, temperature=0.0, seed=None, guidance_scale=1.0):
+    def decode_indices(self, z, labels=None, temperature=0.0, seed=None, guidance_scale=None):
         """Palette indices (N, H, W) for latent codes. `temperature=0` takes each
         pixel's most likely colour; > 0 samples from the softmax at that
         temperature (onehot models only). `guidance_scale` as in `sample`."""
@@ -502,7 +502,29 @@ class PaletteAutoencoder(keras.Model):
         self._check_finite(out.min(initial=0) >= 0)
         return out.astype(self.palette.index_dtype)
 
+    @property
+    def default_guidance_scale(self):
+        """The guidance scale `sample` and `decode` use when not told: 1 (the
+        labels as trained) unless the preset measured another one better
+        (`set_default_guidance_scale`; stored with the preset's priors)."""
+        return self.__dict__.get("_default_guidance_scale", 1.0)
+
+    def set_default_guidance_scale(self, guidance_scale):
+        """Makes `guidance_scale` (float >= 0) the default of `sample`/`decode`.
+
+        Raises:
+            PalletsValueError: a bad scale, or a scale other than 1 for a
+                model without labels in its decoder.
+        """
+        value = self._check_guidance(float(guidance_scale)
+                                     if isinstance(guidance_scale, int) else guidance_scale)
+        # Not an attribute Keras tracks: saved by the preset with the priors.
+        object.__setattr__(self, "_default_guidance_scale", value)
+        return value
+
     def _check_guidance(self, guidance_scale):
+        if guidance_scale is None:
+            return self.default_guidance_scale
         guidance_scale = validation.check_float(
             "guidance_scale", guidance_scale, min=0,
             fix="1 follows the labels as trained; 1.5-3 follows them more closely.")
@@ -547,7 +569,7 @@ class PaletteAutoencoder(keras.Model):
                 "The decoder produced NaN or infinite logits: the weights are broken "
                 "(diverged training?). Reload the preset or lower the learning rate.")
 
-    def decode(self, z, labels=None, temperature=0.0, seed=None, guidance_scale=1.0):
+    def decode(self, z, labels=None, temperature=0.0, seed=None, guidance_scale=None):
         """RGBA uint8 images (N, H, W, 4) for latent codes z (N, D)."""
         if self.representation == "rgba":
             self._check_guidance(guidance_scale)
@@ -672,7 +694,7 @@ class PaletteAutoencoder(keras.Model):
         return chosen.sample(n, np.random.default_rng(seed))
 
     def sample(self, n, labels=None, seed=None, temperature=0.0, prior=None,
-               guidance_scale=1.0):
+               guidance_scale=None):
         """n new images (n, H, W, 4) uint8 drawn from a prior, seeded.
 
         Args:
@@ -689,7 +711,8 @@ class PaletteAutoencoder(keras.Model):
                 away from the label-free decoding, l(z, 0) + s (l(z, y) -
                 l(z, 0)), following the labels more closely. Meaningful for
                 a model trained with `fit(label_dropout=...)`; twice the
-                decoding cost.
+                decoding cost. None: `default_guidance_scale` (what the
+                preset measured best, else 1).
 
         Returns:
             uint8 (n, H, W, 4), every pixel a palette colour.
@@ -702,7 +725,7 @@ class PaletteAutoencoder(keras.Model):
         >>> punks = zoo.load("onehot_conv_vae").sample(16, seed=0)
         """
         temperature = validation.check_temperature(temperature)
-        self._check_guidance(guidance_scale)
+        guidance_scale = self._check_guidance(guidance_scale)
         if self.conditioning == "none" and labels is not None:
             self.labels_array(labels, n)  # raises: this model takes no labels
         if self.conditioning == "labeled" and labels is not None:

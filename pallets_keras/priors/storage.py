@@ -13,10 +13,14 @@ PRIORS_FILE = "priors.npz"
 
 def save_priors(model, folder):
     """Writes `model`'s fitted priors into `folder`; returns the metadata
-    entries to record ({"priors": {name: {kind, config}}, "default_prior"}),
-    or {} for a model without any (a plain autoencoder without a fitted one)."""
+    entries to record ({"priors": {name: {kind, config}}, "default_prior"}, and
+    "default_guidance_scale" when it is not 1: how the preset samples by
+    default), or {} for a model without any (a plain autoencoder without a
+    fitted one)."""
+    extra = ({"default_guidance_scale": model.default_guidance_scale}
+             if model.default_guidance_scale != 1.0 else {})
     if not model.priors:
-        return {}
+        return extra
     arrays, table = {}, {}
     for name, prior in model.priors.items():
         table[name] = {"kind": prior.kind, "config": prior.get_config()}
@@ -24,7 +28,7 @@ def save_priors(model, folder):
             arrays[f"{name}/{key}"] = np.asarray(value)
     if arrays:
         np.savez(folder / PRIORS_FILE, **arrays)
-    return {"priors": table, "default_prior": model.default_prior}
+    return {"priors": table, "default_prior": model.default_prior, **extra}
 
 
 def load_priors(model, folder, metadata):
@@ -39,3 +43,5 @@ def load_priors(model, folder, metadata):
                if key.split("/", 1)[0] == name}
         prior = get_prior_class(entry["kind"]).from_config(entry["config"], own)
         model.add_prior(prior, name=name, default=name == metadata.get("default_prior"))
+    if "default_guidance_scale" in metadata:
+        model.set_default_guidance_scale(metadata["default_guidance_scale"])
