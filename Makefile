@@ -22,9 +22,9 @@ constraints: install
 install: $(VENV)/.installed
 
 # The main job: a grid of 64 punks from the best-measuring unconditional preset
-# (onehot_conv_ae with its fitted prior; docs/zoo.md#samples).
+# (onehot_conv_vae with its fitted prior; docs/zoo.md#samples).
 demo: install
-	$(VENV)/bin/pallets generate onehot_conv_ae -n 64 --seed 0 --scale 4 -o out/punks.png
+	$(VENV)/bin/pallets generate onehot_conv_vae -n 64 --seed 0 --scale 4 -o out/punks.png
 
 # The whole suite once per backend, on two pytest-xdist workers (the tests are
 # mostly single-threaded compile and Python time); fails if any backend fails.

@@ -467,10 +467,12 @@ class PaletteAutoencoder(keras.Model):
             inputs["labels"] = lab
         return self._run(self.encoder, inputs)
 
-    def decode_indices(self, z, labels=None, temperature=0.0, seed=None, guidance_scale=None):
+    def decode_indices(self, z, labels=None, temperature=0.0, seed=None, guidance_scale=1.0):
         """Palette indices (N, H, W) for latent codes. `temperature=0` takes each
         pixel's most likely colour; > 0 samples from the softmax at that
-        temperature (onehot models only). `guidance_scale` as in `sample`."""
+        temperature (onehot models only). `guidance_scale` as in `sample`,
+        but 1 (the decoder as trained, as reconstructions use) unless given;
+        None takes `default_guidance_scale`."""
         temperature = validation.check_temperature(temperature)
         seed = validation.check_seed(seed)
         guidance_scale = self._check_guidance(guidance_scale)
@@ -504,13 +506,14 @@ class PaletteAutoencoder(keras.Model):
 
     @property
     def default_guidance_scale(self):
-        """The guidance scale `sample` and `decode` use when not told: 1 (the
-        labels as trained) unless the preset measured another one better
-        (`set_default_guidance_scale`; stored with the preset's priors)."""
+        """The guidance scale `sample` uses when not told: 1 (the labels as
+        trained) unless the preset measured another one better
+        (`set_default_guidance_scale`; stored with the preset's priors).
+        Reconstructions (`decode`, `reconstruct`) are unguided."""
         return self.__dict__.get("_default_guidance_scale", 1.0)
 
     def set_default_guidance_scale(self, guidance_scale):
-        """Makes `guidance_scale` (float >= 0) the default of `sample`/`decode`.
+        """Makes `guidance_scale` (float >= 0) the default of `sample`.
 
         Raises:
             PalletsValueError: a bad scale, or a scale other than 1 for a
@@ -569,8 +572,9 @@ class PaletteAutoencoder(keras.Model):
                 "The decoder produced NaN or infinite logits: the weights are broken "
                 "(diverged training?). Reload the preset or lower the learning rate.")
 
-    def decode(self, z, labels=None, temperature=0.0, seed=None, guidance_scale=None):
-        """RGBA uint8 images (N, H, W, 4) for latent codes z (N, D)."""
+    def decode(self, z, labels=None, temperature=0.0, seed=None, guidance_scale=1.0):
+        """RGBA uint8 images (N, H, W, 4) for latent codes z (N, D);
+        `guidance_scale` as in `decode_indices`."""
         if self.representation == "rgba":
             self._check_guidance(guidance_scale)
             return self.decode_rgba_raw(z, labels)
