@@ -32,6 +32,8 @@ ILLUSTRATIVE = {
     "pallets_keras.models.autoencoder.PaletteAutoencoder.interpolate": "needs a trained model",
     "pallets_keras.models.autoencoder.PaletteAutoencoder.labels_array": "needs a trained cvae",
     "pallets_keras.models.autoencoder.PaletteAutoencoder.reconstruct": "needs a trained model",
+    "pallets_keras.models.autoencoder.PaletteAutoencoder.save_to_preset": "writes a folder "
+        "from a trained model",
     "pallets_keras.palette.Palette.quantize": "needs RGBA sprites",
     "pallets_keras.plot.save_grid": "needs a trained model; writes a file",
     "pallets_keras.models.autoencoder.PaletteAutoencoder.sample": "loads a zoo preset",

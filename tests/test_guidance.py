@@ -121,3 +121,16 @@ def test_a_preset_keeps_its_default_guidance_scale(cvae, tmp_path):
         cvae.set_default_guidance_scale(1.0)
     with pytest.raises(PalletsValueError, match="guidance_scale"):
         cvae.set_default_guidance_scale(-2.0)
+
+
+def test_keras_hub_style_presets(cvae, tmp_path):
+    from pallets_keras import zoo
+    from pallets_keras.models import PaletteAutoencoder
+
+    assert PaletteAutoencoder.presets() == zoo.list_models()
+    assert "onehot_conv_vae" in PaletteAutoencoder.presets("onehot_*")
+    path = cvae.save_to_preset(tmp_path / "p")
+    back = PaletteAutoencoder.from_preset(str(path), compile=False)
+    z = np.zeros((2, 4), "float32")
+    np.testing.assert_array_equal(back.decode_indices(z, {"odd": 1}),
+                                  cvae.decode_indices(z, {"odd": 1}))

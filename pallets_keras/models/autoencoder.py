@@ -780,6 +780,66 @@ class PaletteAutoencoder(keras.Model):
             dec_labels = np.repeat(enc_labels[:1], steps, axis=0)
         return self.decode(z, dec_labels)
 
+    # ------------------------------------------------------------- presets
+    @classmethod
+    def from_preset(cls, preset, palette=None, image_size=None, compile=True, seed=0):
+        """Loads a preset, the keras-hub way (`zoo.load` is the short form).
+
+        Args:
+            preset: a shipped preset's name (`PaletteAutoencoder.presets()`)
+                or a preset folder's path.
+            palette, image_size, compile, seed: as in `zoo.load` (a new
+                palette or size adapts the palette ends for fine-tuning).
+
+        Returns:
+            A `PaletteAutoencoder` with its priors.
+
+        Raises:
+            PresetError: unknown name, damaged or foreign files.
+
+        Example:
+        >>> model = PaletteAutoencoder.from_preset("onehot_conv_vae")
+        """
+        from pallets_keras import zoo
+
+        return zoo.load(preset, palette=palette, image_size=image_size, compile=compile,
+                        seed=seed)
+
+    @staticmethod
+    def presets(pattern="*"):
+        """Names of the shipped presets (pretrained weights), sorted; the
+        architectures are `pallets_keras.models.list_variants()`.
+
+        Example:
+        >>> PaletteAutoencoder.presets("*cvae")
+        ['conv_cvae', 'cvae', 'labeled_conv_cvae', 'labeled_cvae']
+        """
+        from pallets_keras import zoo
+
+        return zoo.list_models(pattern)
+
+    def save_to_preset(self, preset_dir, metadata=None, overwrite=False):
+        """Writes this model (weights, config, priors, metadata) as a preset
+        folder that `from_preset` reads, atomically (`zoo.save_preset`).
+
+        Args:
+            preset_dir: str or Path, the folder.
+            metadata: optional dict recorded in `metadata.json`.
+            overwrite: replace a folder that is not a preset, or a file.
+
+        Returns:
+            The folder's Path.
+
+        Raises:
+            PalletsFileError: the place is a file or a foreign folder.
+
+        Example:
+        >>> model.save_to_preset("my_preset/")
+        """
+        from pallets_keras import zoo
+
+        return zoo.save_preset(self, preset_dir, metadata=metadata, overwrite=overwrite)
+
     def predict_logits(self, x, labels=None):
         """The decoder's raw output for images x (logits or RGBA floats)."""
         inputs = {"indices": self._indices(x)}
