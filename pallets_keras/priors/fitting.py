@@ -11,7 +11,9 @@ def training_prior(model):
     Raises:
         PalletsValueError: a plain autoencoder, which was trained against none.
     """
-    return model.latent_component.training_prior(model)
+    from pallets_keras.models.registry import get_latent
+
+    return get_latent(model.latent).training_prior(model)
 
 
 def fit_prior(model, dataset, kind=None, name=None, default=True, **kwargs):
@@ -42,13 +44,15 @@ def fit_prior(model, dataset, kind=None, name=None, default=True, **kwargs):
     >>> prior = fit_prior(model, train, num_components=32)
     >>> punks = model.sample(16, seed=0)   # now from the fitted prior
     """
-    kind = kind or model.latent_component.fitted_prior
+    from pallets_keras.models.registry import get_conditioning, get_latent
+
+    kind = kind or get_latent(model.latent).fitted_prior
     cls = get_prior_class(kind)
     if model.latent not in cls.latents:
         raise PalletsValueError(f"A {kind} prior serves {'/'.join(cls.latents)} latents; "
                                 f"{model.variant} has a {model.latent} latent.")
     labels = None
-    if model.takes_labels:
+    if get_conditioning(model.conditioning).encoder_labels:
         if dataset.labels is None:
             raise PalletsValueError(f"{model.variant} encodes labels: the data set needs them.")
         labels = dataset.select_labels(model.label_names).labels.astype("float32")
