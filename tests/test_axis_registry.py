@@ -14,16 +14,15 @@ import pytest
 
 import pallets_keras as pk
 from pallets_keras.errors import PalletsKeyError, PalletsValueError
-from pallets_keras.models import build, registry
+from pallets_keras.models import build, registry, variants
 from pallets_keras.models.latents import GaussianLatent, GumbelLatent, Latent, NoLatent
 from pallets_keras.models.variants import VARIANTS, axes, register_variant
-from pallets_keras.priors import Prior, register_prior
+from pallets_keras.priors import Prior, base, register_prior
 
 TINY = dict(filters=(8,), units=(16,), latent_dim=4, embedding_dim=4, pixel_channels=4, seed=0)
 
 
 # ---------------------------------------------- a latent of one's own (step 1-3)
-@register_prior
 class UniformBoxPrior(Prior):
     """U(-1, 1)^D: the box a tanh code lives in."""
 
@@ -34,7 +33,6 @@ class UniformBoxPrior(Prior):
         return rng.uniform(-1.0, 1.0, (n, self.latent_dim)).astype("float32")
 
 
-@registry.register_latent
 class TanhLatent(Latent):
     """A deterministic code squashed into (-1, 1); sampled from the uniform box."""
 
@@ -51,10 +49,25 @@ class TanhLatent(Latent):
         return posterior["z"]
 
 
-register_variant("test_tanh_conv_ae", "onehot", "conv", "test_tanh", "none", latent_dim=4)
+@pytest.fixture
+def tanh_latent():
+    """Registers the prior, the latent and a variant, as a module of one's own
+    would at import (`@register_prior`, `@register_latent`, `register_variant`),
+    and takes them out again afterwards, so that the other tests see only the
+    library's own (tests/test_priors.py lists every prior)."""
+    register_prior(UniformBoxPrior)
+    registry.register_latent(TanhLatent)
+    register_variant("test_tanh_conv_ae", "onehot", "conv", "test_tanh", "none", latent_dim=4)
+    try:
+        yield TanhLatent
+    finally:  # no unregister API: the registries are plain dicts
+        base._REGISTRY.pop(UniformBoxPrior.kind)
+        registry._REGISTRY["latent"].pop(TanhLatent.name)
+        variants._AXES.pop("test_tanh_conv_ae")
+        variants._OVERRIDES.pop("test_tanh_conv_ae")
 
 
-def test_a_new_latent_builds_trains_and_samples(tiny_dataset, tmp_path):
+def test_a_new_latent_builds_trains_and_samples(tanh_latent, tiny_dataset, tmp_path):
     model = build("test_tanh_conv_ae", dataset=tiny_dataset, **TINY)
     assert model.latent == "test_tanh" and isinstance(model.latent_component, TanhLatent)
     assert model.encoder.get_layer("z").activation is keras.activations.tanh
@@ -77,7 +90,7 @@ def test_a_new_latent_builds_trains_and_samples(tiny_dataset, tmp_path):
 
 # ------------------------------------------------------------------ registry
 def test_built_in_values_are_registered():
-    assert set(registry.names("latent")) >= {"none", "gaussian", "gumbel", "test_tanh"}
+    assert set(registry.names("latent")) >= {"none", "gaussian", "gumbel"}
     assert set(registry.names("body")) >= {"dense", "conv"}
     assert set(registry.names("representation")) >= {"onehot", "rgba"}
     assert set(registry.names("conditioning")) >= {"none", "labeled", "conditional"}
@@ -116,7 +129,7 @@ def test_unknown_and_duplicate_names():
     with pytest.raises(PalletsKeyError):
         register_variant("test_bad", "onehot", "conv", "no_such_latent", "none")
     with pytest.raises(PalletsValueError, match="already registered"):
-        register_variant("onehot_vae", "onehot", "conv", "test_tanh", "none")
+        register_variant("onehot_vae", "onehot", "conv", "none", "none")
 
 
 # --------------------------------------------------- sizes from the data set
