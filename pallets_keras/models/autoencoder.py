@@ -47,8 +47,9 @@ class PaletteAutoencoder(keras.Model):
         decoder: functional `keras.Model`, see `parts.build_decoder`.
         representation: a registered representation name ("onehot" or
             "rgba" built in; `pallets_keras.models.registry`).
-        latent: a registered latent name (built in: "none", a Gaussian VAE's
-            or a Gumbel-Softmax VAE's; see `registry.names("latent")`).
+        latent: a registered latent name: "none" (a plain autoencoder) or
+            the Gaussian or Gumbel-Softmax VAE latents built in (see
+            `registry.names("latent")`, `pallets_keras.models.latents`).
         conditioning: a registered conditioning name ("none", "labeled"
             (encoder only) or "conditional" built in).
         palette_colors: list of K [r, g, b, a] colours the model draws with.
