@@ -28,6 +28,7 @@ import keras_tuner as kt
 
 from pallets_keras import training
 from pallets_keras.models import build as build_model
+from pallets_keras.models import registry
 from pallets_keras.models.variants import axes
 from pallets_keras.random_utils import set_random_seed
 
@@ -44,13 +45,14 @@ RUN_LOG = "pallets_runs.jsonl"
 
 
 def family(variant):
-    """"ae", "vae", "cvae" or "gumbel" for a variant name (ValueError if unknown)."""
+    """"ae", "vae", "cvae" or "gumbel" for a variant name (ValueError if unknown):
+    the latent's `tuning_family`, and "cvae" for a "vae" whose labels reach the
+    decoder."""
     _, _, latent, conditioning, _ = axes(variant)
-    if latent == "none":
-        return "ae"
-    if latent == "gumbel":
-        return "gumbel"
-    return "cvae" if conditioning == "conditional" else "vae"
+    name = registry.get_latent(latent).tuning_family
+    if name == "vae" and registry.get_conditioning(conditioning).decoder_labels:
+        return "cvae"
+    return name
 
 
 def max_conv_stages(image_size):
@@ -240,8 +242,8 @@ class GumbelHyperModel(VAEHyperModel):
         return opts
 
 
-HYPERMODELS = {"ae": AEHyperModel, "vae": VAEHyperModel, "cvae": CVAEHyperModel,
-               "gumbel": GumbelHyperModel}
+HYPERMODELS = {cls.family: cls for cls in (AEHyperModel, VAEHyperModel, CVAEHyperModel,
+                                           GumbelHyperModel)}
 
 
 def hypermodel(variant, dataset, epochs=5, seed=None):

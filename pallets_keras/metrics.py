@@ -16,7 +16,6 @@ plain floats, so they read the same whatever the backend.
 """
 
 import contextlib
-import math
 
 import numpy as np
 
@@ -225,8 +224,10 @@ def elbo(model, dataset, batch_size=500, seed=0):
     from pallets_keras import losses
     from pallets_keras.random_utils import set_random_seed
 
-    if model.latent == "none":
-        raise ValueError("ELBO applies to VAEs (gaussian or gumbel latents) only.")
+    latent = _latent(model)
+    if not latent.variational:
+        raise ValueError("ELBO applies to VAEs (variational latents: a Gaussian or "
+                         "Gumbel-Softmax posterior) only.")
     set_random_seed(seed)
     rec_sum, kl_sum = 0.0, 0.0
     x = dataset.model_inputs()
@@ -234,18 +235,29 @@ def elbo(model, dataset, batch_size=500, seed=0):
     with pinned_noise(model, seed):
         for i in range(0, n, batch_size):
             batch = {k: v[i:i + batch_size] for k, v in x.items()
-                     if k == "indices" or model.conditioning != "none"}
+                     if k == "indices" or _takes_labels(model)}
             batch["indices"] = batch["indices"].astype("int32")
             out = model(batch, training=True)
             rec = losses.palette_crossentropy(batch["indices"], out["logits"])
-            if model.latent == "gaussian":
-                kl = losses.gaussian_kl(out["z_mean"], out["z_log_var"])
-            else:
-                kl = losses.categorical_kl(out["latent_logits"])
+            kl = latent.kl(out)
             rec_sum += float(_numpy(keras.ops.sum(rec)))
             kl_sum += float(_numpy(keras.ops.sum(kl)))
     return {"neg_elbo": (rec_sum + kl_sum) / n, "reconstruction_nll": rec_sum / n,
             "kl": kl_sum / n}
+
+
+def _latent(model):
+    """The registered `Latent` of a model (by its stored name)."""
+    from pallets_keras.models.registry import get_latent
+
+    return get_latent(model.latent)
+
+
+def _takes_labels(model):
+    """True for a model whose encoder takes labels (by its stored conditioning)."""
+    from pallets_keras.models.registry import get_conditioning
+
+    return get_conditioning(model.conditioning).encoder_labels
 
 
 def _numpy(x):
@@ -275,7 +287,7 @@ def evaluate(model, test, train=None, n_samples=500, seed=0):
     Returns:
         A flat dict of floats.
     """
-    labels = test.labels.astype("float32") if model.conditioning != "none" else None
+    labels = test.labels.astype("float32") if _takes_labels(model) else None
     if labels is not None and test.label_names != model.label_names:
         labels = test.select_labels(model.label_names).labels.astype("float32")
     out = {"test_images": len(test)}
@@ -297,8 +309,8 @@ def evaluate(model, test, train=None, n_samples=500, seed=0):
         out["palette_adherence"] = palette_adherence(model.palette.decode(pred), model.palette)
     out.update(pixel_accuracy(test.indices, pred, model.palette))
     out["exact_images"] = exact_images(test.indices, pred)
-    if model.latent != "none":
-        out.update(elbo(model, test if model.conditioning == "none"
+    if _latent(model).variational:
+        out.update(elbo(model, test if not _takes_labels(model)
                         else test.select_labels(model.label_names), seed=seed))
         sample_labels = None
         if model.is_conditional:
@@ -426,14 +438,15 @@ def kl_ceiling(model):
         ValueError: for other latents (a Gaussian KL has no ceiling).
 
     Example:
+    >>> import math
     >>> round(32 * math.log(16), 4)  # gsvae: 32 variables of 16 classes
     88.7228
     """
-    if model.latent != "gumbel":
-        raise ValueError(f"kl_ceiling applies to gumbel latents, not {model.latent!r}: "
-                         "a Gaussian KL has no ceiling.")
-    num_variables, num_classes = model.latent_shape
-    return num_variables * math.log(num_classes)
+    ceiling = _latent(model).kl_ceiling(model.latent_shape)
+    if ceiling is None:
+        raise ValueError(f"kl_ceiling applies to categorical (Gumbel-Softmax) latents, not "
+                         f"{model.latent!r}: its KL has no ceiling.")
+    return ceiling
 
 
 def output_variation(indices):
@@ -502,7 +515,7 @@ def collapse(model, test, train=None, seed=0, min_kl=0.5, ceiling_tolerance=1e-3
     >>> # collapse(zoo.load("gsvae"), test, train)["collapsed"]  ->  True
     """
     labels = None
-    if model.conditioning != "none":
+    if _takes_labels(model):
         test = test.select_labels(model.label_names)
         labels = test.labels.astype("float32")
     z = model.encode(test.indices, labels)
@@ -520,10 +533,11 @@ def collapse(model, test, train=None, seed=0, min_kl=0.5, ceiling_tolerance=1e-3
     out.update({"pixel_accuracy_foreground": None,
                 **pixel_accuracy(truth, pred, model.palette)})
     kl = ceiling = None
-    if model.latent != "none" and model.representation == "onehot":
+    latent = _latent(model)
+    if latent.variational and model.representation == "onehot":
         kl = elbo(model, test, seed=seed)["kl"]
-    if model.latent == "gumbel":
-        ceiling = kl_ceiling(model)
+    if latent.variational:
+        ceiling = latent.kl_ceiling(model.latent_shape)
     out["kl"], out["kl_ceiling"] = kl, ceiling
     out["input_independent"] = bool(dependence < min_dependence)
     out["kl_near_zero"] = bool(kl is not None and kl < min_kl)

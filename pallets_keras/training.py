@@ -14,13 +14,9 @@ import keras
 import numpy as np
 
 from pallets_keras import validation as validation_
-from pallets_keras.callbacks import (
-    KLWarmup,
-    TemperatureAnnealing,
-    TerminateOnNaNKeepWeights,
-    TimeLimit,
-)
+from pallets_keras.callbacks import TerminateOnNaNKeepWeights, TimeLimit
 from pallets_keras.errors import PalletsValueError
+from pallets_keras.models.registry import get_conditioning, get_latent
 from pallets_keras.random_utils import set_random_seed
 
 log = logging.getLogger(__name__)
@@ -40,7 +36,7 @@ def check_compatible(model, dataset):
             f"The data set's palette ({len(dataset.palette)} colours) is not the model's "
             f"({model.palette_size} colours): adapt the model with "
             "zoo.load(name, palette=dataset.palette) or build it with palette=.")
-    if model.conditioning != "none":
+    if get_conditioning(model.conditioning).encoder_labels:
         missing = [n for n in model.label_names if n not in dataset.label_names]
         if missing:
             raise PalletsValueError(f"The model is conditioned on labels the data set lacks: "
@@ -50,7 +46,7 @@ def check_compatible(model, dataset):
 def model_inputs(model, dataset):
     """The dict `model.fit` takes, with labels in the model's order."""
     x = {"indices": dataset.indices}
-    if model.conditioning != "none":
+    if get_conditioning(model.conditioning).encoder_labels:
         x["labels"] = dataset.select_labels(model.label_names).labels.astype("float32")
     return x
 
@@ -269,11 +265,10 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
         with scope():
             model.compile(optimizer=keras.optimizers.Adam(lr))
     cbs = list(callbacks)
-    if model.latent != "none":
-        final_beta = model.initial_beta if beta is None else beta
-        cbs.append(KLWarmup(beta_max=final_beta, epochs=kl_warmup_epochs))
-    if model.latent == "gumbel":
-        cbs.append(TemperatureAnnealing(**(temperature or {})))
+    # The latent's schedules: a KL warm-up for a VAE, the temperature for Gumbel.
+    cbs.extend(get_latent(model.latent).callbacks(model, beta=beta,
+                                                kl_warmup_epochs=kl_warmup_epochs,
+                                                temperature=temperature))
     if checkpoint_dir is not None:
         cbs.append(keras.callbacks.BackupAndRestore(str(checkpoint_dir)))
     if early_stopping_patience:

@@ -61,11 +61,12 @@ def logged_metrics(variant, validation=True):
     validation data: the `Mean` trackers `PaletteAutoencoder` creates for
     its axes (tests/test_tuning.py checks the two agree).
     """
+    from pallets_keras.models.registry import get_latent
     from pallets_keras.models.variants import axes
 
     _, _, latent, _, reconstruct_labels = axes(variant)
     names = ["loss", "reconstruction_loss"]
-    names += ["kl_loss"] if latent != "none" else []
+    names += list(get_latent(latent).metrics)
     names += ["label_loss"] if reconstruct_labels else []
     names += ["pixel_accuracy"]
     return names + [f"val_{n}" for n in names] if validation else names
@@ -204,6 +205,7 @@ def search(variant, dataset, tuner="bayesian", max_trials=10, epochs=5,
     >>> best_model, best_hp, table = search("onehot_conv_vae", ds, max_trials=10)
     >>> best_hp.values["latent_dim"], table[0]["score"]
     """
+    from pallets_keras.models.registry import get_conditioning
     from pallets_keras.models.variants import axes
 
     axes(variant)  # ValueError naming the known variants
@@ -223,7 +225,7 @@ def search(variant, dataset, tuner="bayesian", max_trials=10, epochs=5,
             f"distribute={distribute!r}: data-parallel training is not supported on the "
             f"{keras.backend.backend()} backend (JAX and TensorFlow only). Drop distribute=, "
             "or spread the trials over processes with a distributed search (docs/tuning.md).")
-    if axes(variant)[3] != "none" and not dataset.label_names:
+    if get_conditioning(axes(variant)[3]).encoder_labels and not dataset.label_names:
         raise PalletsValueError(f"{variant} is conditioned on labels and the data set has none: "
                          "use a data set with labels, or an unconditioned variant.")
     if validation is None and validation_split:

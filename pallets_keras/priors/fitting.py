@@ -2,27 +2,18 @@
 
 from pallets_keras.errors import PalletsValueError
 from pallets_keras.priors.base import get_prior_class
-from pallets_keras.priors.categorical_mixture import CategoricalMixturePrior
-from pallets_keras.priors.gaussian_mixture import GaussianMixturePrior
-from pallets_keras.priors.standard_normal import StandardNormalPrior
-from pallets_keras.priors.uniform_categorical import UniformCategoricalPrior
 
 
 def training_prior(model):
-    """The prior `model` was trained against: N(0, I) or uniform categoricals.
+    """The prior `model` was trained against, as its latent names it
+    (`Latent.prior`): N(0, I) or uniform categoricals for the built-in ones.
 
     Raises:
         PalletsValueError: a plain autoencoder, which was trained against none.
     """
-    if model.latent == "gaussian":
-        return StandardNormalPrior(int(model.latent_shape[0]))
-    if model.latent == "gumbel":
-        return UniformCategoricalPrior(*model.latent_shape)
-    raise PalletsValueError(
-        f"{model.variant or 'This model'} is a plain autoencoder: it was trained against no "
-        "prior. Fit one to its codes first (pallets_keras.priors.fit_prior(model, "
-        "train_split)), use a VAE (e.g. 'onehot_conv_vae'), or decode codes of real images "
-        "(model.interpolate, model.reconstruct).")
+    from pallets_keras.models.registry import get_latent
+
+    return get_latent(model.latent).training_prior(model)
 
 
 def fit_prior(model, dataset, kind=None, name=None, default=True, **kwargs):
@@ -35,9 +26,9 @@ def fit_prior(model, dataset, kind=None, name=None, default=True, **kwargs):
     Args:
         model: a trained `PaletteAutoencoder`.
         dataset: `PixelDataset`, normally the training split.
-        kind: a registered prior kind (`prior_names()`); default
-            "gaussian_mixture" for Gaussian latents and plain autoencoders,
-            "categorical_mixture" for Gumbel latents.
+        kind: a registered prior kind (`prior_names()`); default: the
+            latent's `fitted_prior`, "gaussian_mixture" for Gaussian latents and
+            plain autoencoders, "categorical_mixture" for Gumbel latents.
         name: str, the name to store it under (default: `kind`).
         default: bool, make it the prior `model.sample` uses by default.
         **kwargs: passed to the prior's `fit` (e.g. num_components, seed).
@@ -53,14 +44,15 @@ def fit_prior(model, dataset, kind=None, name=None, default=True, **kwargs):
     >>> prior = fit_prior(model, train, num_components=32)
     >>> punks = model.sample(16, seed=0)   # now from the fitted prior
     """
-    kind = kind or {"gaussian": GaussianMixturePrior.kind, "none": GaussianMixturePrior.kind,
-                    "gumbel": CategoricalMixturePrior.kind}[model.latent]
+    from pallets_keras.models.registry import get_conditioning, get_latent
+
+    kind = kind or get_latent(model.latent).fitted_prior
     cls = get_prior_class(kind)
     if model.latent not in cls.latents:
         raise PalletsValueError(f"A {kind} prior serves {'/'.join(cls.latents)} latents; "
                                 f"{model.variant} has a {model.latent} latent.")
     labels = None
-    if model.conditioning != "none":
+    if get_conditioning(model.conditioning).encoder_labels:
         if dataset.labels is None:
             raise PalletsValueError(f"{model.variant} encodes labels: the data set needs them.")
         labels = dataset.select_labels(model.label_names).labels.astype("float32")

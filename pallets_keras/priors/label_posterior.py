@@ -69,14 +69,16 @@ class LabelPosteriorPrior(Prior):
                 f"conditional model (labels into the decoder); {model.variant} is "
                 f"{model.conditioning!r}.")
         post = model.posterior(dataset.indices, labels)
+        # A categorical posterior's codes are (N variables, C classes).
+        categorical = len(model.latent_shape) == 2
         prior = cls(int(np.prod(model.latent_shape)), labels.shape[1], model.latent,
-                    model.latent_shape[1] if model.latent == "gumbel" else None, scale)
+                    model.latent_shape[1] if categorical else None, scale)
         prior.packed_labels = np.packbits(labels > 0.5, axis=1)
-        if model.latent == "gaussian":
+        if categorical:
+            prior.classes = post["latent_logits"].argmax(-1).astype(np.uint8)
+        else:
             prior.means = post["z_mean"].astype(np.float16)
             prior.stds = np.exp(0.5 * post["z_log_var"]).astype(np.float16)
-        else:
-            prior.classes = post["latent_logits"].argmax(-1).astype(np.uint8)
         return prior
 
     def _nearest_rows(self, labels, rng):
@@ -100,7 +102,7 @@ class LabelPosteriorPrior(Prior):
             raise PalletsValueError(f"labels must have shape ({n}, {self.num_labels}), got "
                                     f"{labels.shape}.")
         rows = self._nearest_rows(labels, rng)
-        if self.latent == "gumbel":
+        if self.num_classes is not None:  # categorical codes
             return one_hot_codes(self.classes[rows], self.num_classes)
         eps = rng.standard_normal((n, self.latent_dim))
         z = self.means[rows].astype(np.float64) + self.scale * self.stds[rows] * eps
@@ -112,7 +114,7 @@ class LabelPosteriorPrior(Prior):
 
     def get_arrays(self):
         arrays = {"packed_labels": self.packed_labels}
-        if self.latent == "gumbel":
+        if self.num_classes is not None:  # categorical codes
             arrays["classes"] = self.classes
         else:
             arrays.update(means=self.means, stds=self.stds)

@@ -254,12 +254,13 @@ def adapt(model, palette=None, image_size=None, seed=0):
             f"({MAX_PALETTE_SIZE}); quantize it: Palette.quantize(images, 256).")
     new_size = (validation.check_image_size(image_size) if image_size is not None
                 else tuple(model.image_size))
+    from pallets_keras.models.registry import get_body
     from pallets_keras.models.variants import axes
 
     _, body, _, _, _ = axes(model.variant)
-    if body == "dense" and new_size != tuple(model.image_size):
+    if get_body(body).fixed_size and new_size != tuple(model.image_size):
         raise PalletsValueError(
-            f"{model.variant} has a dense body whose weights are tied to "
+            f"{model.variant} has a {body} body whose weights are tied to "
             f"{model.image_size[0]}x{model.image_size[1]} pixels; it cannot take "
             f"{new_size[0]}x{new_size[1]}. Use a conv variant (e.g. onehot_conv_vae), "
             "or resize the sprites.")
