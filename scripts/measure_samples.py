@@ -52,6 +52,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fit", action="store_true", help="fit the aggregate-posterior prior")
     parser.add_argument("--components", type=int, default=None)
+    parser.add_argument("--scale", type=float, default=None,
+                        help="the fitted mixture's spread when sampling (> 1 widens it)")
     parser.add_argument("--save", action="store_true",
                         help="store the fitted prior and the figures in the preset")
     parser.add_argument("--save-to", default=None,
@@ -76,6 +78,8 @@ def main(argv=None):
                          compile=False)
         if args.fit:
             kw = {"num_components": args.components} if args.components else {}
+            if args.scale:
+                kw["scale"] = args.scale
             fit_prior(model, train, default=False, **kw)
             if model.is_conditional:
                 fit_prior(model, train, "label_posterior", default=False)

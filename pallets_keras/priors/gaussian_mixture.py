@@ -21,7 +21,9 @@ class GaussianMixturePrior(Prior):
         latent_dim: int, D.
         num_components: int, K.
         scale: float > 0, multiplies each component's spread when sampling
-            (below 1 trades diversity for fidelity, as truncation does).
+            (below 1 trades diversity for fidelity, as truncation does; above
+            1 widens components fitted tightly around few codes, which
+            otherwise decode to copies of training images).
         seed: int, seeds the fit.
 
     Example:
