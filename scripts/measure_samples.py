@@ -45,6 +45,13 @@ def score(row):
     return value
 
 
+def acceptable(row):
+    """What a default must do: draw new punks (>= 99% not a copy of a training
+    one) and, for earring models, no earring unasked (<= 2% both ways)."""
+    return (row.get("novelty", 1) >= 0.99 and row.get("earring_dict_off", 0) <= 0.02
+            and row.get("earring_rows_off", 0) <= 0.02)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*")
@@ -93,8 +100,7 @@ def main(argv=None):
                                            prior=prior, guidance_scale=scale)
                 print(name, key, json.dumps({k: round(v, 4) for k, v in rows[key].items()}),
                       flush=True)
-        # A default must draw new punks: >= 99% not a copy of a training one.
-        eligible = [k for k in rows if rows[k].get("novelty", 1) >= 0.99]
+        eligible = [k for k in rows if acceptable(rows[k])]
         best = max(eligible or list(rows), key=lambda p: score(rows[p]))
         best_prior, _, guided = best.partition("@guidance")
         best_scale = float(guided) if guided else 1.0
