@@ -196,7 +196,9 @@ def judge_page():
         "exact label set is the share of samples whose judged set equals the request.",
         "- **earring rates**: the pixel detector (gold at (14, 5) or (14, 6)) on samples "
         "asked with `labels={'earring': 1}` / `{'earring': 0}` and with test rows whose "
-        "earring is set to 1 / 0.", "",
+        "earring is set to 1 / 0; also over the possible rows only (13 hair styles and "
+        "hats never show a visible earring in the training set: "
+        "`sample_quality.possible_requests`, docs/conditional.md).", "",
         "The preset figures and the real-data floor are in [zoo.md](zoo.md#samples).", "",
         "## Balanced accuracy per label (test split), worst first", "",
         "| label | balanced accuracy |", "| --- | --- |"]
