@@ -487,10 +487,7 @@ class PaletteAutoencoder(keras.Model):
         if temperature and temperature > 0:
             logits = self._run(self.decoder, inputs)["logits"]
             self._check_finite(np.isfinite(logits).all())
-            rng = np.random.default_rng(seed)
-            probs = ops.convert_to_numpy(PaletteSoftmax(temperature)(logits))
-            u = rng.random(probs.shape[:-1] + (1,))
-            return (probs.cumsum(-1) < u).sum(-1).clip(0, self.palette_size - 1)
+            return self._sample_colours(logits, temperature, np.random.default_rng(seed))
         # Argmax on the backend, compiled: only (N, H, W) int32 indices cross
         # to numpy, not the (N, H, W, K) float logits (5 GB for 10,000 punks).
         out = self._run(self.index_decoder, inputs, self._generate_batch())
@@ -512,8 +509,7 @@ class PaletteAutoencoder(keras.Model):
             PalletsValueError: a bad scale, or a scale other than 1 for a
                 model without labels in its decoder.
         """
-        value = self._check_guidance(float(guidance_scale)
-                                     if isinstance(guidance_scale, int) else guidance_scale)
+        value = self._check_guidance(guidance_scale)
         # Not an attribute Keras tracks: saved by the preset with the priors.
         object.__setattr__(self, "_default_guidance_scale", value)
         return value
@@ -549,14 +545,16 @@ class PaletteAutoencoder(keras.Model):
             free = self._run(self.decoder, part, chunk)["logits"]
             logits = free + scale * (cond - free)
             self._check_finite(np.isfinite(logits).all())
-            if temperature > 0:
-                probs = ops.convert_to_numpy(PaletteSoftmax(temperature)(logits))
-                u = rng.random(probs.shape[:-1] + (1,))
-                idx = (probs.cumsum(-1) < u).sum(-1).clip(0, self.palette_size - 1)
-            else:
-                idx = logits.argmax(-1)
-            out[start:start + chunk] = idx
+            out[start:start + chunk] = (self._sample_colours(logits, temperature, rng)
+                                        if temperature > 0 else logits.argmax(-1))
         return out
+
+    def _sample_colours(self, logits, temperature, rng):
+        """One palette index per pixel drawn from softmax(logits / temperature)
+        (inverse-CDF sampling with one uniform per pixel)."""
+        probs = ops.convert_to_numpy(PaletteSoftmax(temperature)(logits))
+        u = rng.random(probs.shape[:-1] + (1,))
+        return (probs.cumsum(-1) < u).sum(-1).clip(0, self.palette_size - 1)
 
     @staticmethod
     def _check_finite(finite):
