@@ -44,6 +44,17 @@ def _check_rgba(images, what="images"):
     return images
 
 
+def check_indices(indices, palette_size, what="indices"):
+    """Raises TypeError unless `indices` is an integer array, and ValueError
+    unless every index lies in [0, palette_size); `what` starts the message."""
+    if not np.issubdtype(indices.dtype, np.integer):
+        raise TypeError(f"{what}: palette indices must be integers, got dtype {indices.dtype}.")
+    if indices.size and (indices.min() < 0 or indices.max() >= palette_size):
+        raise ValueError(
+            f"{what}: palette indices must lie in [0, {palette_size}) for a "
+            f"{palette_size}-colour palette, got [{indices.min()}, {indices.max()}].")
+
+
 def _nearest(rgba, cols):
     """Row of `cols` (K, 4) int32 nearest to each row of `rgba` (N, 4) int32."""
     out = np.empty(len(rgba), np.int64)
@@ -494,13 +505,7 @@ class Palette:
             if np.isnan(x).any():
                 raise ValueError("Cannot decode scores that contain NaN.")
             x = x.argmax(-1)
-        elif not np.issubdtype(x.dtype, np.integer):
-            raise TypeError(f"Cannot decode an array of dtype {x.dtype}.")
-        if x.size and (x.min() < 0 or x.max() >= len(self)):
-            raise ValueError(
-                f"Indices must be in [0, {len(self)}), got range "
-                f"[{x.min()}, {x.max()}]."
-            )
+        check_indices(x, len(self), what="Cannot decode indices")
         return self.colors[x]
 
     def one_hot(self, indices, dtype="float32"):

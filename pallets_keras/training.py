@@ -21,7 +21,6 @@ from pallets_keras.random_utils import set_random_seed
 
 log = logging.getLogger(__name__)
 
-PALETTE_ENDS = ("palette_embedding", "palette_lookup", "palette_head", "label_head")
 
 
 def check_compatible(model, dataset):
@@ -395,10 +394,12 @@ def _even(dataset, replicas):
 
 
 def set_body_trainable(model, trainable):
-    """Freezes or unfreezes everything but the palette ends."""
+    """Freezes or unfreezes everything but the data set's ends
+    (`model.data_end_layers`: the palette ends and any label head)."""
+    ends = model.data_end_layers
     for sub in (model.encoder, model.decoder):
         for layer in sub.layers:
-            if layer.name not in PALETTE_ENDS and layer.weights:
+            if layer.name not in ends and layer.weights:
                 layer.trainable = trainable
 
 

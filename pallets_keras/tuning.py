@@ -419,11 +419,9 @@ def format_table(rows, max_columns=8):
 
     body = [[number(r["trial_id"]), fmt(r["status"]), fmt(r["score"]),
              *[fmt((r.get("hyperparameters") or {}).get(k)) for k in hp_names]] for r in rows]
-    widths = [max(len(x) for x in col) for col in zip(header, *body)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in body]
-    return "\n".join(lines)
+    from pallets_keras.tables import format_table as plain_table
+
+    return plain_table(body, header)
 
 
 # -------------------------------------------------------------------- CLI

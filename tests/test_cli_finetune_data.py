@@ -53,6 +53,7 @@ def sheet(tmp_path_factory):
     return path
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 def test_finetune_takes_the_loader_options_and_prints_the_held_out_score(preset, sheet,
                                                                          tmp_path):
     out = tmp_path / "tuned"

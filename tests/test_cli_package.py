@@ -20,6 +20,7 @@ def _python(code):
                           env={**os.environ}, timeout=120)
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 def test_a_library_bug_keeps_its_traceback_and_a_user_error_is_one_line():
     """In a real process: the status the shell sees, and what stderr holds."""
     # `zoo info` imports the zoo (and Keras) inside the command, then resolves

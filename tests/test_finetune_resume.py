@@ -162,6 +162,7 @@ def cli_inputs(tiny_dataset, tmp_path_factory):
     return str(preset), str(root / "sheet.png")
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 def test_pallets_finetune_resumes_a_cut_run(cli_inputs, tmp_path, monkeypatch, capsys):
     from pallets_keras import training
     from pallets_keras.cli import main

@@ -108,6 +108,7 @@ def _weights(path):
     return zoo.load(path, compile=False).get_weights()
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 def test_cli_finetune_repeats_with_a_seed(presets, sheet, tmp_path):
     env = {**os.environ}
     outs, procs = [], []

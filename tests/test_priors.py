@@ -8,6 +8,7 @@ from pallets_keras import zoo
 from pallets_keras.errors import PalletsKeyError, PalletsValueError
 from pallets_keras.models import build
 from pallets_keras.priors import (
+    AutoregressiveCategoricalPrior,
     CategoricalMixturePrior,
     GaussianMixturePrior,
     StandardNormalPrior,
@@ -27,8 +28,9 @@ def tiny(variant, ds):
 
 
 def test_registry_knows_every_prior():
-    assert prior_names() == ["categorical_mixture", "gaussian_mixture", "label_posterior",
-                             "standard_normal", "uniform_categorical"]
+    assert prior_names() == ["autoregressive_categorical", "categorical_mixture",
+                             "gaussian_mixture", "label_posterior", "standard_normal",
+                             "uniform_categorical"]
     assert get_prior_class("gaussian_mixture") is GaussianMixturePrior
     with pytest.raises(PalletsKeyError, match="known"):
         get_prior_class("flow")
@@ -66,6 +68,34 @@ def test_categorical_mixture_keeps_co_occurrence():
     assert (u[:, 0] == u[:, 1]).mean() < 0.4
 
 
+def test_autoregressive_categorical_learns_each_factor():
+    # c0 ~ (0.5, 0.3, 0.2); c1 = c0; c2 = (c0 + 1) % 3 nine times in ten,
+    # else uniform. The exact log-probability of each code is known.
+    rng = np.random.default_rng(0)
+    c0 = rng.choice(3, 6000, p=[0.5, 0.3, 0.2])
+    c2 = np.where(rng.random(6000) < 0.9, (c0 + 1) % 3, rng.integers(0, 3, 6000))
+    classes = np.stack([c0, c0, c2], 1)
+    prior = AutoregressiveCategoricalPrior.fit(classes, num_classes=3, regularization=0.01)
+    np.testing.assert_allclose(np.exp(prior.bias[0]) / np.exp(prior.bias[0]).sum(),
+                               [0.5, 0.3, 0.2], atol=0.02)
+    z = prior.sample(3000, np.random.default_rng(1))
+    assert z.shape == (3000, 9) and z.dtype == np.float32 and (z.sum(1) == 3).all()
+    z = z.reshape(3000, 3, 3).argmax(-1)
+    assert (z[:, 0] == z[:, 1]).mean() > 0.99
+    assert abs((z[:, 2] == (z[:, 0] + 1) % 3).mean() - (0.9 + 0.1 / 3)) < 0.02
+    assert abs(np.bincount(z[:, 0], minlength=3)[0] / 3000 - 0.5) < 0.03
+    # log p(0, 0, 1) = log 0.5 + log 1 + log(0.9 + 0.1/3)
+    got = prior.log_prob(np.array([[0, 0, 1], [0, 1, 1]]))
+    assert got[0] == pytest.approx(np.log(0.5) + np.log(0.9 + 0.1 / 3), abs=0.05)
+    assert got[1] < got[0] - 5  # c1 != c0 was never seen
+    # Stored as arrays: a round trip draws the same codes.
+    again = AutoregressiveCategoricalPrior.from_config(prior.get_config(), prior.get_arrays())
+    np.testing.assert_array_equal(again.sample(50, np.random.default_rng(2)),
+                                  prior.sample(50, np.random.default_rng(2)))
+    with pytest.raises(PalletsValueError, match="integer array"):
+        AutoregressiveCategoricalPrior.fit(classes.astype(float), num_classes=3)
+
+
 def test_training_priors_draw_what_sample_always_drew():
     # The default prior reproduces the draws of earlier versions exactly.
     rng = np.random.default_rng(3)
@@ -80,12 +110,14 @@ def test_training_priors_draw_what_sample_always_drew():
 
 @pytest.mark.parametrize("variant, kind", [("onehot_vae", "gaussian_mixture"),
                                            ("gsvae", "categorical_mixture"),
+                                           ("gsvae", "autoregressive_categorical"),
                                            ("conv_cvae", "gaussian_mixture"),
                                            ("onehot_conv_ae", "gaussian_mixture")])
 def test_fit_prior_then_sample_and_save(variant, kind, tiny_dataset, tmp_path):
     model = tiny(variant, tiny_dataset)
     training = model.default_prior  # None for a plain autoencoder
-    prior = fit_prior(model, tiny_dataset, num_components=3, seed=0)
+    options = {} if kind == "autoregressive_categorical" else dict(num_components=3, seed=0)
+    prior = fit_prior(model, tiny_dataset, kind, **options)
     assert prior.kind == kind and model.default_prior == kind
     assert sorted(model.priors) == sorted([p for p in (training, kind) if p])
     lab = {"odd": 1} if model.is_conditional else None

@@ -359,6 +359,7 @@ _KILLED_SAVE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 @pytest.mark.slow
 @pytest.mark.parametrize("step", ["between renames", "while hashing"])
 def test_sigkill_during_save(tmp_path, step):

@@ -212,6 +212,7 @@ def test_bad_input(searched, tiny_dataset, tmp_path):
     assert not (tmp_path / "s" / "search").exists()  # nothing ran
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 def test_bayesian_search(tiny_dataset, tmp_path):
     """KerasTuner's Bayesian oracle (scikit-learn is a dependency): two trials."""
     import sklearn  # noqa: F401  (a hard dependency: a broken install fails here)
@@ -223,6 +224,7 @@ def test_bayesian_search(tiny_dataset, tmp_path):
 
 
 # --------------------------------------------------------------------- CLI
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 def test_tune_command(tiny_dataset, tmp_path, capsys):
     from PIL import Image
 
@@ -422,6 +424,7 @@ def trial_statuses(directory):
             for p in sorted((Path(directory) / "search").glob("trial_*/trial.json"))}
 
 
+@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 @pytest.mark.slow
 def test_resume_after_sigkill(tiny_dataset, tmp_path, jax_cache):
     directory = tmp_path / "search"

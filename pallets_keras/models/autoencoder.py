@@ -10,7 +10,7 @@ from keras import ops
 from pallets_keras import losses, validation
 from pallets_keras.errors import PalletsKeyError, PalletsTypeError, PalletsValueError
 from pallets_keras.layers import PaletteArgmax, PaletteSoftmax
-from pallets_keras.models import registry
+from pallets_keras.models import parts, registry
 from pallets_keras.models.latents import KL_METRIC
 from pallets_keras.palette import Palette
 
@@ -211,6 +211,20 @@ class PaletteAutoencoder(keras.Model):
     def representation_component(self):
         """The registered `Representation` this model's `representation` names."""
         return registry.get_representation(self.representation)
+
+    @property
+    def palette_end_layers(self):
+        """Names of the layers tied to the palette (`Representation.palette_ends`)."""
+        return self.representation_component.palette_ends
+
+    @property
+    def data_end_layers(self):
+        """Names of the layers tied to the data set rather than to the body:
+        the palette ends and, for variants that reconstruct labels, the label
+        head. Fine-tuning's warm-up trains only these (`set_body_trainable`)."""
+        label_ends = tuple(layer.name for layer in self.decoder.layers
+                           if layer.name == parts.LABEL_HEAD)
+        return self.palette_end_layers + label_ends
 
     @property
     def latent_component(self):

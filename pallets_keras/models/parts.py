@@ -35,6 +35,10 @@ def palette_input_end(indices, representation, palette_colors, embedding_dim):
         indices, {"palette_colors": palette_colors, "embedding_dim": embedding_dim})
 
 
+# The decoder's label output layer (variants that reconstruct their labels).
+LABEL_HEAD = "label_head"
+
+
 def downsampling_factor(body, filters):
     return registry.get_body(body).downsampling_factor(filters)
 
@@ -86,5 +90,5 @@ def build_decoder(cfg):
     outputs = {rep.output_key: rep.output_end(features, cfg)}
     if cfg["reconstruct_labels"]:
         # From z alone: the latent code must carry the labels to predict them.
-        outputs["label_logits"] = keras.layers.Dense(cfg["num_labels"], name="label_head")(z)
+        outputs["label_logits"] = keras.layers.Dense(cfg["num_labels"], name=LABEL_HEAD)(z)
     return keras.Model(inputs, outputs, name="decoder")

@@ -24,11 +24,15 @@ class Representation:
         name: str, the registered name.
         output_key: str, the decoder output holding the image.
         losses: tuple of the reconstruction losses it takes, the default first.
+        palette_ends: names of the layers whose weights are tied to the
+            palette (its input and output ends): what `zoo.adapt` re-creates
+            for a new palette and fine-tuning's warm-up trains alone.
     """
 
     name = None
     output_key = None
     losses = ()
+    palette_ends = ()
 
     def input_end(self, indices, cfg):
         """Indices (batch, H, W) -> per-pixel features (batch, H, W, C)."""
@@ -59,6 +63,7 @@ class OneHotRepresentation(Representation):
     name = "onehot"
     output_key = "logits"
     losses = ("categorical", "binary")
+    palette_ends = ("palette_embedding", "palette_head")
 
     def input_end(self, indices, cfg):
         # Unit-scale vectors, like the one-hot they stand for: Keras' default
@@ -88,6 +93,7 @@ class RGBARepresentation(Representation):
     name = "rgba"
     output_key = "rgba"
     losses = ("bce", "mse")
+    palette_ends = ("palette_lookup", "palette_head")
 
     def input_end(self, indices, cfg):
         return PaletteLookup(cfg["palette_colors"], name="palette_lookup")(indices)

