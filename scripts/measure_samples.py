@@ -22,7 +22,7 @@ from pallets_keras import plot, zoo
 from pallets_keras.datasets import cpunks
 from pallets_keras.io_utils import atomic_write_text
 from pallets_keras.judge import Judge
-from pallets_keras.priors import fit_prior
+from pallets_keras.priors import fit_prior, get_prior_class
 from pallets_keras.sample_quality import real_floor, sample_figures
 
 
@@ -58,6 +58,9 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fit", action="store_true", help="fit the aggregate-posterior prior")
+    parser.add_argument("--also", default="autoregressive_categorical",
+                        help="with --fit, comma-separated prior kinds to fit as well "
+                             "where they serve the preset's latent")
     parser.add_argument("--components", type=int, default=None)
     parser.add_argument("--scale", type=float, default=None,
                         help="the fitted mixture's spread when sampling (> 1 widens it)")
@@ -88,6 +91,9 @@ def main(argv=None):
             if args.scale:
                 kw["scale"] = args.scale
             fit_prior(model, train, default=False, **kw)
+            for kind in filter(None, args.also.split(",")):
+                if model.latent in get_prior_class(kind).latents:
+                    fit_prior(model, train, kind, default=False)
             if model.is_conditional:
                 fit_prior(model, train, "label_posterior", default=False)
         rows = {}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import pallets_keras as pk
-from pallets_keras import zoo
+from pallets_keras import io_utils, zoo
 from pallets_keras.models import VARIANTS
 from pallets_keras.zoo import PresetError
 
@@ -73,8 +73,10 @@ def test_metadata_is_complete():
         meta = zoo.info(name)
         for key in ("name", "format_version", "description", "variant", "palette", "image_size",
                     "label_names", "parameter_count", "metrics", "recipe", "keras_version",
-                    "pallets_keras_version", "files", "training"):
+                    "pallets_keras_version", "files", "training", "figures_sha256"):
             assert key in meta, (name, key)
+        # The figures are the ones saved with these weights (load checks it too).
+        assert meta["figures_sha256"] == zoo.registry.figures_digest(meta), name
         assert meta["recipe"]["variant"] == name
         assert len(meta["palette"]) == 222 and meta["image_size"] == [24, 24]
 
@@ -105,6 +107,26 @@ def test_tampered_file_is_refused(tiny_preset, victim):
     data[len(data) // 2] ^= 0xFF
     (path / victim).write_bytes(bytes(data))
     with pytest.raises(PresetError, match=f"{victim} does not match its recorded sha256"):
+        zoo.load(path)
+
+
+@pytest.mark.parametrize("edit", ["figure", "weights hash"])
+def test_figures_are_tied_to_the_weights(tiny_preset, edit):
+    """A figure edited after saving, or the same figures over other weights,
+    no longer match the digest save_preset wrote."""
+    _, path = tiny_preset
+    meta = json.loads((path / "metadata.json").read_text())
+    assert meta["figures_sha256"] == zoo.registry.figures_digest(meta)
+    zoo.load(path, compile=False)
+    if edit == "figure":
+        meta.setdefault("metrics", {})["pixel_accuracy"] = 0.999
+    else:  # new weights whose hash was recorded, figures left as they were
+        data = bytearray((path / "model.weights.h5").read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        (path / "model.weights.h5").write_bytes(bytes(data))
+        meta["files"]["model.weights.h5"] = io_utils.sha256_file(path / "model.weights.h5")
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(zoo.registry.DamagedPresetError, match="figures_sha256 does not match"):
         zoo.load(path)
 
 

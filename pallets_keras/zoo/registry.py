@@ -9,6 +9,7 @@ repository's top-level `zoo/` folder becomes `pallets_keras.presets`).
 
 import difflib
 import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -132,6 +133,18 @@ def _read_metadata(path):
     return meta
 
 
+# The key of metadata.json that ties its figures to its weights (see `figures_digest`).
+FIGURES_DIGEST = "figures_sha256"
+
+
+def figures_digest(meta):
+    """sha256 of a preset's recorded figures ("metrics") together with the
+    hashes of its files: a figure edited by hand, or weights swapped under
+    the same figures, no longer match the digest that `save_preset` wrote."""
+    tied = {"metrics": meta.get("metrics", {}), "files": meta.get("files", {})}
+    return hashlib.sha256(json.dumps(tied, sort_keys=True).encode()).hexdigest()
+
+
 def _verify(path, meta):
     files = meta.get("files", {})
     if not isinstance(files, dict):
@@ -153,6 +166,13 @@ def _verify(path, meta):
             size = (path / fname).stat().st_size
             raise _damaged(path / fname, f"does not match its recorded sha256 in "
                                          f"{METADATA_FILE} ({size:,} bytes)")
+    # Presets written before the digest existed have none; every zoo preset does.
+    if FIGURES_DIGEST in meta and meta[FIGURES_DIGEST] != figures_digest(meta):
+        raise DamagedPresetError(
+            f"{path / METADATA_FILE}: its figures (\"metrics\") are not the ones saved with "
+            f"these weights ({FIGURES_DIGEST} does not match): the file was edited after "
+            "the preset was saved. Re-measure and re-save it with zoo.save_preset, or "
+            "restore the preset folder from where it came.")
 
 
 def info(name_or_path):
@@ -418,7 +438,9 @@ def save_preset(model, path, metadata=None, overwrite=False):
         # Every file written so far is hashed, whatever its name: load checks them all.
         meta["files"] = {f.name: io_utils.sha256_file(f) for f in sorted(tmp.iterdir())
                          if f.is_file() and f.name != METADATA_FILE}
-        (tmp / METADATA_FILE).write_text(json.dumps(_jsonable(meta), indent=1))
+        meta = _jsonable(meta)
+        meta[FIGURES_DIGEST] = figures_digest(meta)
+        (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=1))
         io_utils.fsync_tree(tmp)
         replaced = _publish(tmp, old, target)
         if replaced is not None:
