@@ -20,7 +20,6 @@ import contextlib
 import numpy as np
 
 
-
 def _background_index(palette):
     transparent = np.all(palette.colors == 0, axis=-1)
     return int(np.argmax(transparent)) if transparent.any() else None
@@ -215,14 +214,14 @@ def elbo(model, dataset, batch_size=500, seed=0):
 
     Returns:
         dict of floats: "neg_elbo", "reconstruction_nll" and "kl", each a mean
-        over the images, in nats per image.
+        over the images, in nats per image; the terms are the training
+        loss's own (`model.loss_terms`), at beta = 1.
 
     Raises:
         ValueError: for a model without a latent distribution.
     """
     import keras
 
-    from pallets_keras import losses
     from pallets_keras.random_utils import set_random_seed
 
     latent = _latent(model)
@@ -238,9 +237,8 @@ def elbo(model, dataset, batch_size=500, seed=0):
             batch = {k: v[i:i + batch_size] for k, v in x.items()
                      if k == "indices" or _takes_labels(model)}
             batch["indices"] = batch["indices"].astype("int32")
-            out = model(batch, training=True)
-            rec = losses.palette_crossentropy(batch["indices"], out["logits"])
-            kl = latent.kl(out)
+            terms = model.loss_terms(batch, model(batch, training=True))
+            rec, kl = terms["reconstruction"], terms["kl"]
             rec_sum += float(_numpy(keras.ops.sum(rec)))
             kl_sum += float(_numpy(keras.ops.sum(kl)))
     return {"neg_elbo": (rec_sum + kl_sum) / n, "reconstruction_nll": rec_sum / n,

@@ -256,7 +256,9 @@ def test_collapse_flags_a_vanished_kl(tiny_dataset):
 
 
 def test_collapse_flags_a_saturated_gumbel_posterior(tiny_dataset):
-    model = tiny_model("gsvae", tiny_dataset)
+    # Raw logits (logit_norm=False): the architecture of the first zoo Gumbel
+    # presets, which collapsed this way.
+    model = tiny_model("gsvae", tiny_dataset, logit_norm=False)
     n, c = model.latent_shape
     bias = np.full((n, c), -50.0, "float32")
     bias[:, 0] = 50.0  # every variable one-hot on class 0, whatever the input
@@ -268,9 +270,30 @@ def test_collapse_flags_a_saturated_gumbel_posterior(tiny_dataset):
     assert got["collapsed"]  # every image gets the same code, too
 
 
+def test_layer_normalised_logits_do_not_saturate(tiny_dataset):
+    """The default Gumbel latent normalises each variable's C logits: however
+    large the dense outputs grow, the posterior stays off one-hot until the
+    normalisation's own scale is learned, so the KL stays below its ceiling
+    and the softmax keeps its gradient (the fix for the collapsed presets)."""
+    model = tiny_model("gsvae", tiny_dataset)
+    n, c = model.latent_shape
+    bias = np.full((n, c), -50.0, "float32")
+    bias[:, 0] = 50.0
+    _zero_dense(model, "encoder", "latent_logits_flat", bias.ravel())
+    logits = model.posterior(tiny_dataset.indices)["latent_logits"]
+    # A z-score among C values is at most sqrt(C - 1): here p(class 0) =
+    # e^sqrt(3) / (e^sqrt(3) + 3 e^(-1/sqrt(3))) = 0.91.
+    p = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    top = np.exp(np.sqrt(c - 1))
+    assert p[..., 0] == pytest.approx(top / (top + (c - 1) * np.exp(-1 / np.sqrt(c - 1))),
+                                      abs=1e-3)
+    got = metrics.collapse(model, tiny_dataset)
+    assert got["kl"] < 0.7 * got["kl_ceiling"] and not got["kl_at_ceiling"]
+
+
 def test_saturated_is_not_collapsed_when_the_code_follows_the_input(tiny_dataset):
     """One-hot posteriors that still depend on the input: saturated, not collapsed."""
-    model = tiny_model("gsvae", tiny_dataset)
+    model = tiny_model("gsvae", tiny_dataset, logit_norm=False)
     layer = model.encoder.get_layer("latent_logits_flat")
     kernel, bias = layer.get_weights()
     layer.set_weights([kernel * 1e4, bias])  # huge logits: q one-hot, argmax input-driven

@@ -238,18 +238,39 @@ class PaletteAutoencoder(keras.Model):
         return registry.get_conditioning(self.conditioning)
 
     # -------------------------------------------------------------- loss
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    def loss_terms(self, x, outputs):
+        """The loss's terms per image, computed once for training
+        (`compute_loss`, which takes their means) and for `metrics.elbo`
+        (which sums them).
+
+        Args:
+            x: the model's inputs, a dict with "indices" (N, H, W) int and,
+                for models that take them, "labels" (N, L).
+            outputs: the model's outputs on `x` (a dict).
+
+        Returns:
+            dict of tensors: "reconstruction" (N,) in nats per image (the
+            model's `reconstruction_loss`), "hits" (N, H, W) 1.0 where the
+            decoded pixel is right, "kl" (N,) nats or None (no latent
+            distribution), "label" (N,) nats or None (no label head).
+        """
         rec, hit = self.representation_component.reconstruction(
-            x["indices"], y_pred, self.reconstruction_loss, self.palette_colors)
-        rec = ops.mean(rec)
-        total = rec
-        kl = self.latent_component.kl(y_pred)
-        kl = ops.zeros(()) if kl is None else ops.mean(kl)
-        total = total + ops.cast(self.beta, kl.dtype) * kl
+            x["indices"], outputs, self.reconstruction_loss, self.palette_colors)
+        label = None
+        if "label_logits" in outputs:
+            label = losses.label_binary_crossentropy(x["labels"], outputs["label_logits"])
+        return {"reconstruction": rec, "hits": hit, "kl": self.latent_component.kl(outputs),
+                "label": label}
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        terms = self.loss_terms(x, y_pred)
+        rec = ops.mean(terms["reconstruction"])
+        hit = terms["hits"]
+        kl = ops.zeros(()) if terms["kl"] is None else ops.mean(terms["kl"])
+        total = rec + ops.cast(self.beta, kl.dtype) * kl
         label_loss = ops.zeros(())
-        if "label_logits" in y_pred:
-            label_loss = ops.mean(losses.label_binary_crossentropy(x["labels"],
-                                                                   y_pred["label_logits"]))
+        if terms["label"] is not None:
+            label_loss = ops.mean(terms["label"])
             total = total + self.label_weight * label_loss
         self.reconstruction_loss_tracker.update_state(rec)
         if self.kl_loss_tracker is not None:

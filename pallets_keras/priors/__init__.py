@@ -8,7 +8,7 @@ A prior is one small class per idea, registered by name (`register_prior`):
 | `uniform_categorical` | Gumbel latents | independent uniform categoricals, the training prior |
 | `gaussian_mixture` | Gaussian latents | a mixture fitted to the posterior means |
 | `categorical_mixture` | Gumbel latents | independent categoricals mixed, fitted by EM |
-| `autoregressive_categorical` | Gumbel latents | each variable given the ones before it (softmax regressions) |
+| `autoregressive_categorical` | Gumbel latents | each variable given the earlier ones |
 | `label_posterior` | conditional models | posteriors of training images with the labels |
 
 (`gaussian_mixture`: fitted after training to the aggregate posterior, the

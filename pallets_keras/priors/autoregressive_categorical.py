@@ -24,8 +24,13 @@ class AutoregressiveCategoricalPrior(Prior):
     Args:
         num_variables: int, N.
         num_classes: int, C.
-        regularization: float > 0, the inverse of scikit-learn's `C`: larger
-            values pull each factor towards its class frequencies.
+        regularization: float > 0, the inverse of scikit-learn's `C` (its L2
+            penalty against a loss summed over the M codes): larger values
+            pull each factor towards its class frequencies. Weakly
+            regularized factors learn the training codes by heart: on
+            `gsvae` (9,000 codes) 1 gave 91.1% new punks among 1,000 samples,
+            100 gave 98.9%, the default 300 gives 99.3% (FPD 861 against
+            1,401 for the uniform prior), 1,000 gives 100% (FPD 974).
         smoothing: float >= 0, pseudo-count per class of the first factor.
 
     Attributes (after `fit`):
@@ -44,7 +49,7 @@ class AutoregressiveCategoricalPrior(Prior):
     kind = "autoregressive_categorical"
     latents = ("gumbel",)
 
-    def __init__(self, num_variables, num_classes, regularization=1.0, smoothing=0.1,
+    def __init__(self, num_variables, num_classes, regularization=300.0, smoothing=0.1,
                  latent_dim=None):
         super().__init__(num_variables * num_classes)
         self.num_variables = int(num_variables)
@@ -56,7 +61,7 @@ class AutoregressiveCategoricalPrior(Prior):
         self.bias = np.zeros((self.num_variables, self.num_classes), "float32")
 
     @classmethod
-    def fit(cls, classes, num_classes, regularization=1.0, smoothing=0.1, max_iter=300):
+    def fit(cls, classes, num_classes, regularization=300.0, smoothing=0.1, max_iter=300):
         """Fits every factor to class ids (M, N) int.
 
         Raises:
