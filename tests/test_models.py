@@ -237,3 +237,20 @@ def test_decode_names_a_wrong_latent_shape():
     model = build("onehot_vae", palette_size=5, image_size=(8, 8), **TINY)
     with pytest.raises(PalletsValueError, match=r"z: latent codes must have shape \(N, 6\)"):
         model.decode(np.zeros((2, 7), "float32"))
+
+
+def test_models_declare_their_data_set_ends(tiny_dataset):
+    """What `zoo.adapt` re-creates for a new palette and fine-tuning's warm-up
+    trains: declared by the representation (and the label head), not named by
+    the callers."""
+    kw = dict(palette=tiny_dataset.palette, image_size=(8, 8), filters=(4,), units=(8,),
+              latent_dim=3, label_names=tiny_dataset.label_names)
+    onehot = build("onehot_conv_vae", **kw)
+    assert onehot.palette_end_layers == ("palette_embedding", "palette_head")
+    assert onehot.data_end_layers == onehot.palette_end_layers
+    assert build("rgba_ae", **kw).palette_end_layers == ("palette_lookup", "palette_head")
+    labeled = build("labeled_cvae", **kw)
+    assert labeled.data_end_layers == ("palette_embedding", "palette_head", "label_head")
+    for model in (onehot, labeled):
+        names = {layer.name for sub in (model.encoder, model.decoder) for layer in sub.layers}
+        assert set(model.data_end_layers) <= names

@@ -4,7 +4,7 @@ import numpy as np
 
 from pallets_keras.errors import PalletsValueError
 from pallets_keras.priors.base import Prior, register_prior
-from pallets_keras.priors.uniform_categorical import one_hot_codes
+from pallets_keras.priors.uniform_categorical import code_classes, one_hot_codes
 
 
 @register_prior
@@ -101,9 +101,7 @@ class AutoregressiveCategoricalPrior(Prior):
 
     @classmethod
     def fit_to(cls, model, dataset, labels, **kwargs):
-        nvar, ncls = model.latent_shape
-        codes = model.encode(dataset.indices, labels)
-        return cls.fit(codes.reshape(len(codes), nvar, ncls).argmax(-1), ncls, **kwargs)
+        return cls.fit(*code_classes(model, dataset, labels), **kwargs)
 
     def log_prob(self, classes):
         """Log-probability (M,) float64 in nats of class ids (M, N) under the prior."""

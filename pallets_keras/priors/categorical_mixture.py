@@ -3,7 +3,7 @@
 import numpy as np
 
 from pallets_keras.priors.base import Prior, register_prior
-from pallets_keras.priors.uniform_categorical import one_hot_codes
+from pallets_keras.priors.uniform_categorical import code_classes, one_hot_codes
 
 
 @register_prior
@@ -81,9 +81,7 @@ class CategoricalMixturePrior(Prior):
 
     @classmethod
     def fit_to(cls, model, dataset, labels, **kwargs):
-        nvar, ncls = model.latent_shape
-        codes = model.encode(dataset.indices, labels)
-        return cls.fit(codes.reshape(len(codes), nvar, ncls).argmax(-1), ncls, **kwargs)
+        return cls.fit(*code_classes(model, dataset, labels), **kwargs)
 
     def sample(self, n, rng, labels=None):
         comp = rng.choice(self.num_components, size=n, p=self.weights / self.weights.sum())

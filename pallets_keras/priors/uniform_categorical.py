@@ -38,3 +38,11 @@ def one_hot_codes(classes, num_classes):
     """(n, N) class ids -> flat one-hot codes (n, N * C) float32."""
     n = len(classes)
     return np.eye(num_classes, dtype="float32")[classes].reshape(n, -1)
+
+
+def code_classes(model, dataset, labels=None):
+    """(class ids (M, N) of the argmax codes `model` gives `dataset`, C): what
+    the fitted categorical priors are fitted to."""
+    nvar, ncls = model.latent_shape
+    codes = model.encode(dataset.indices, labels)
+    return codes.reshape(len(codes), nvar, ncls).argmax(-1), ncls
