@@ -119,10 +119,12 @@ def test_a_truncated_weights_file_is_a_clear_file_error(damaged):
 
 
 def test_an_unreadable_weights_file_with_a_matching_hash_is_a_clear_file_error(damaged):
-    # A damaged file whose hash was re-recorded: h5py's error becomes ours.
+    # A damaged file whose hash (and figures digest) was re-recorded: h5py's
+    # error becomes ours.
     meta_path = damaged / "metadata.json"
     meta = json.loads(meta_path.read_text())
     meta["files"]["model.weights.h5"] = io_utils.sha256_file(damaged / "model.weights.h5")
+    meta["figures_sha256"] = zoo.registry.figures_digest(meta)
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(DamagedPresetError, match=r"model\.weights\.h5 cannot be read .*"
                                                  r"Re-download"):

@@ -395,6 +395,7 @@ def test_unknown_class_in_config_is_one_short_error(old_preset):
     (old_preset / "config.json").write_text(json.dumps(config))
     meta = json.loads((old_preset / "metadata.json").read_text())
     meta["files"]["config.json"] = io_utils.sha256_file(old_preset / "config.json")
+    meta["figures_sha256"] = registry.figures_digest(meta)  # a consistent edit
     (old_preset / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(zoo.PresetError, match="names a class .* does not have: class "
                                               "'NoSuchModel'") as info:
