@@ -424,7 +424,6 @@ def trial_statuses(directory):
             for p in sorted((Path(directory) / "search").glob("trial_*/trial.json"))}
 
 
-@pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 @pytest.mark.slow
 def test_resume_after_sigkill(tiny_dataset, tmp_path, jax_cache):
     directory = tmp_path / "search"
