@@ -40,11 +40,13 @@ def test_presets_are_small():
 # deterministic: rates over the 1,000 test punks (or 500 samples) may move by
 # a few images where backends round a near-tie differently. -ELBO, KL and the
 # reconstruction NLL draw one posterior sample per image (pinned by the seed,
-# but drawn by each backend's own generator): each within 2% of the recorded
-# -ELBO (1.7 nats for onehot_conv_vae's 82.5), where a wrong model is off by
-# tens to hundreds of nats.
+# but drawn by each backend's own generator): each within 1 nat plus 3% of
+# the recorded -ELBO (earring_gsvae's 33.0 moved by 0.74 nats on JAX,
+# onehot_conv_vae's reconstruction NLL by 0.23 on torch), where a wrong model
+# is off by tens to hundreds of nats.
 RATE_TOLERANCE = 0.005
-NATS_RELATIVE_TOLERANCE = 0.02
+NATS_RELATIVE_TOLERANCE = 0.03
+NATS_ABSOLUTE_TOLERANCE = 1.0
 NATS = ("neg_elbo", "kl", "reconstruction_nll")
 
 
@@ -74,7 +76,8 @@ def test_preset_loads_samples_and_keeps_its_figures(name, punk_split):
     for key, want in recorded.items():
         if key in NATS:
             assert got[key] == pytest.approx(
-                want, abs=NATS_RELATIVE_TOLERANCE * recorded["neg_elbo"]), key
+                want, abs=NATS_ABSOLUTE_TOLERANCE + NATS_RELATIVE_TOLERANCE * recorded["neg_elbo"]
+            ), key
         elif key in ("test_images", "nearest_hamming"):
             assert got[key] == pytest.approx(want, rel=0.01), key
         else:
