@@ -24,7 +24,7 @@ class GumbelLatent(Latent):
     it, the logits of the zoo's first Gumbel presets grew to |l| ~ 45-460
     during the KL warm-up, every posterior saturated on one code for every
     image (KL at its ceiling N ln C, zero gradient through the softmax) and
-    the decoder learned to ignore z; see docs/zoo.md.
+    the decoder learned to ignore z; see docs/gumbel.md.
     """
 
     name = "gumbel"
