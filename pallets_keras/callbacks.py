@@ -195,3 +195,36 @@ class TerminateOnNaNKeepWeights(keras.callbacks.TerminateOnNaN):
             if hasattr(self.model, "jax_state_sync"):
                 self.model.jax_state_sync()
             self.model.set_weights(self._good)
+
+
+
+class PhaseProgbar(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar for one phase of a longer run: epochs are numbered
+    within the whole run, so a fine-tune of 5 epochs with a 1-epoch warm-up
+    prints "Epoch 1/5" for its warm-up and then "Epoch 2/5" ... "Epoch 5/5",
+    not a warm-up "Epoch 1/1" followed by "Epoch 1/4".
+
+    Placed in `fit`'s callbacks it replaces the bar Keras would add, and
+    follows the `verbose` given to `fit` (0 silent, 1 a live bar, 2 one line
+    per epoch).
+
+    Args:
+        first_epoch: int >= 0, epochs of the run before this phase.
+        total_epochs: int >= 1, epochs of the whole run.
+
+    Example:
+    >>> bar = PhaseProgbar(first_epoch=1, total_epochs=5)
+    >>> # model.fit(x, epochs=4, verbose=2, callbacks=[bar])  # "Epoch 2/5" ...
+    """
+
+    def __init__(self, first_epoch, total_epochs):
+        super().__init__()
+        self.first_epoch = int(first_epoch)
+        self.total_epochs = int(total_epochs)
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.epochs = self.total_epochs  # the "/N" of "Epoch k/N"
+
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(self.first_epoch + epoch, logs)

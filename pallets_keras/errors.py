@@ -34,3 +34,7 @@ class PalletsKeyError(PalletsError, KeyError):
 class PalletsFileError(PalletsError, OSError):
     """A path that cannot be read or written as asked (missing, not writable,
     holding something that would be lost)."""
+
+
+class PalletsFileNotFoundError(PalletsFileError, FileNotFoundError):
+    """A file or folder the user named does not exist."""

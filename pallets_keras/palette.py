@@ -6,6 +6,7 @@ import json
 import numpy as np
 
 from pallets_keras import io_utils
+from pallets_keras.errors import PalletsTypeError, PalletsValueError
 
 TRANSPARENT = (0, 0, 0, 0)
 # Pixels per step of `from_images` / `encode`: bounds their temporaries (a few
@@ -28,18 +29,20 @@ def _unpack(packed):
 def _check_rgba(images, what="images"):
     images = np.asarray(images)
     if images.ndim < 1 or images.shape[-1] != 4:
-        raise ValueError(
+        raise PalletsValueError(
             f"{what} must be RGBA with a last axis of 4 channels, got shape "
             f"{images.shape}. Convert with PIL's `Image.convert('RGBA')` first."
         )
     if images.dtype != np.uint8:
         if np.issubdtype(images.dtype, np.floating):
-            raise TypeError(
+            raise PalletsTypeError(
                 f"{what} must be uint8 RGBA (0-255), got {images.dtype}. For "
                 "floats in [0, 1] pass `np.round(x * 255).astype('uint8')`."
             )
         if images.size and (images.min() < 0 or images.max() > 255):
-            raise ValueError(f"{what} has values outside 0-255.")
+            raise PalletsValueError(
+                f"{what} has values outside 0-255 (from {images.min()} to {images.max()}): "
+                "RGBA channels are 0-255 integers.")
         images = images.astype(np.uint8)
     return images
 
@@ -79,7 +82,6 @@ def check_max_colors(max_colors, method="kmeans", method_arg="method"):
     """`max_colors` as an int, refused (naming it, the allowed range and the
     fix) when it is below 1 or `method` cannot make that many colours (above
     MAX_COLORS it is a ceiling no palette reaches, which is allowed)."""
-    from pallets_keras.errors import PalletsTypeError, PalletsValueError
 
     if isinstance(max_colors, bool) or not isinstance(max_colors, (int, np.integer)):
         raise PalletsTypeError(f"max_colors must be an int, got {max_colors!r}.")
@@ -348,7 +350,6 @@ class Palette:
         >>> pal = Palette.quantize(rgba, 64)
         >>> idx = pal.encode(rgba, snap=True)
         """
-        from pallets_keras.errors import PalletsValueError
 
         if method not in QUANTIZERS:
             raise PalletsValueError(

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from pallets_keras import validation as validation_
-from pallets_keras.callbacks import TerminateOnNaNKeepWeights, TimeLimit
+from pallets_keras.callbacks import PhaseProgbar, TerminateOnNaNKeepWeights, TimeLimit
 from pallets_keras.errors import PalletsValueError
 from pallets_keras.models.registry import get_conditioning, get_latent
 from pallets_keras.random_utils import set_random_seed
@@ -260,7 +260,9 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
             steps = epochs * -(-len(dataset) // batch_size)
             lr = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.01)
         elif lr_schedule is not None:
-            raise ValueError(f"lr_schedule must be None or 'cosine', got {lr_schedule!r}.")
+            raise PalletsValueError(
+                f"lr_schedule={lr_schedule!r}: must be None (a constant learning rate) or "
+                "'cosine'.")
         with scope():
             model.compile(optimizer=keras.optimizers.Adam(lr))
     cbs = list(callbacks)
@@ -616,7 +618,8 @@ def finetune(model, dataset, epochs=200, warmup_epochs=1, batch_size=64, learnin
             raise PalletsValueError(f"validation must be 'auto', a PixelDataset or None, "
                                     f"got {validation!r}.")
         validation_.check_float("validation_fraction", validation_fraction, min=0,
-                                min_inclusive=False, max=1)
+                                min_inclusive=False, max=0.9,
+                                fix="It is the share held out: e.g. 0.1.")
         check_compatible(model, dataset)
         dataset, validation = holdout(dataset, validation_fraction)
     user_callbacks = list(fit_kwargs.pop("callbacks", ()))
@@ -641,6 +644,13 @@ def finetune(model, dataset, epochs=200, warmup_epochs=1, batch_size=64, learnin
     t0 = time.monotonic()
     limit = [] if max_seconds is None else [TimeLimit(deadline=t0 + float(max_seconds))]
     guard = TerminateOnNaNKeepWeights()
+    # One count over both phases: the warm-up prints "Epoch 1/N", the rest go on
+    # from there (a user's own bar is kept instead).
+    own_bar = not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in user_callbacks)
+
+    def bar(first):
+        return [PhaseProgbar(first, epochs)] if own_bar else []
+
     history = FinetuneHistory()
     diverged = None
     resumed_from = 0
@@ -675,7 +685,8 @@ def finetune(model, dataset, epochs=200, warmup_epochs=1, batch_size=64, learnin
         h = fit(model, dataset, epochs=warmup_epochs, batch_size=batch_size,
                 learning_rate=learning_rate, validation=validation, seed=seed,
                 verbose=verbose, flip=flip,
-                callbacks=user_callbacks + [guard] + limit + ([epoch_log] if epoch_log else []),
+                callbacks=(user_callbacks + bar(0) + [guard] + limit
+                           + ([epoch_log] if epoch_log else [])),
                 checkpoint_dir=None if ck is None else ck / "warmup", **fit_kwargs)
         resumed_from = merge(h, epoch_log)
         stopped = bool(limit and limit[0].stopped)
@@ -692,7 +703,7 @@ def finetune(model, dataset, epochs=200, warmup_epochs=1, batch_size=64, learnin
     stopper = None
     if epochs > warmup_epochs and not stopped and diverged is None:
         monitor = "val_loss" if validation is not None else "loss"
-        cbs = list(user_callbacks) + [guard]
+        cbs = list(user_callbacks) + bar(warmup_epochs) + [guard]
         if early_stopping_patience:
             stopper = keras.callbacks.EarlyStopping(
                 monitor=monitor, patience=early_stopping_patience, restore_best_weights=True)

@@ -2,6 +2,7 @@
 epoch, and a run whose loss turns NaN stops with its last good weights."""
 
 import json
+import re
 
 import keras
 import numpy as np
@@ -81,6 +82,28 @@ def test_a_cut_finetune_resumes_where_it_stopped(tiny_dataset, tmp_path, cut_at,
     assert history.report["stopped_by"] == "epochs"
     assert np.all(np.isfinite(history["loss"]))
     assert not ck.exists()  # a finished run leaves nothing to resume
+
+
+def _epoch_lines(text):
+    return re.findall(r"^Epoch (\d+)/(\d+)$", text, flags=re.M)
+
+
+@pytest.mark.backend_independent  # Keras callback plumbing; training is tested per backend
+def test_progress_counts_the_warm_up_as_epochs(tiny_dataset, tmp_path, capsys):
+    """5 epochs with a 2-epoch warm-up print "Epoch 1/5" .. "Epoch 5/5" once
+    each (not "1/2, 2/2" then "1/3 .. 3/3"), and a resumed run goes on from
+    where the cut one stopped."""
+    pk.finetune(_model(tiny_dataset.palette), tiny_dataset, warmup_epochs=2,
+                **dict(ARGS, verbose=2))
+    assert _epoch_lines(capsys.readouterr().out) == [(str(k), "5") for k in range(1, 6)]
+    ck = tmp_path / "ck"
+    with pytest.raises(KeyboardInterrupt):
+        pk.finetune(_model(tiny_dataset.palette), tiny_dataset, warmup_epochs=2,
+                    checkpoint_dir=ck, callbacks=[Cut(4)], **dict(ARGS, verbose=2))
+    assert _epoch_lines(capsys.readouterr().out) == [("1", "5"), ("2", "5"), ("3", "5")]
+    pk.finetune(_model(tiny_dataset.palette), tiny_dataset, warmup_epochs=2,
+                checkpoint_dir=ck, **dict(ARGS, verbose=2))
+    assert _epoch_lines(capsys.readouterr().out) == [("4", "5"), ("5", "5")]
 
 
 def test_checkpoint_dir_that_is_a_file_or_foreign_folder_is_refused(tiny_dataset, tmp_path):

@@ -208,7 +208,9 @@ def test_xla_on_tensorflow_by_default(tiny_dataset, monkeypatch):
 
 @pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="TF is the backend here")
 def test_seeded_fit_does_not_import_tensorflow(tmp_path):
-    """`fit(seed=)` seeds like Keras without importing TensorFlow (5 s, 700 MB)."""
+    """`fit(seed=)` seeds like Keras without importing TensorFlow (5 s, 700 MB),
+    and a script that loads a preset, samples and trains prints none of
+    TensorFlow's native log lines ("Could not find cuda drivers", oneDNN)."""
     import os
     import subprocess
     import sys
@@ -225,10 +227,13 @@ def test_seeded_fit_does_not_import_tensorflow(tmp_path):
         "m = pk.models.build('onehot_vae', palette=pal, image_size=(4, 4), units=(8,),\n"
         "                    latent_dim=2, embedding_dim=2, pixel_channels=2)\n"
         "pk.fit(m, ds, epochs=1, batch_size=8, seed=3, verbose=0)\n"
+        "pk.zoo.load('onehot_conv_ae', compile=False).sample(2, seed=0)\n"
         "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300, env={**os.environ}, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
+    for line in ("cuda drivers", "oneDNN", "absl::InitializeLog", "cpu_feature_guard"):
+        assert line not in run.stderr, run.stderr[-2000:]
 
 
 def test_decode_names_a_wrong_latent_shape():

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from pallets_keras.datasets.pixel_dataset import PixelDataset
-from pallets_keras.errors import PalletsTypeError, PalletsValueError
+from pallets_keras.errors import PalletsFileNotFoundError, PalletsTypeError, PalletsValueError
 from pallets_keras.palette import QUANTIZERS, Palette, _pack, check_max_colors, unique_colors
 
 log = logging.getLogger(__name__)
@@ -444,7 +444,7 @@ def load(path, tile_size=None, palette=None, max_colors=256, recursive=False, *,
         raise PalletsValueError("margin and spacing describe a sheet: pass tile_size too.")
     root = Path(path).expanduser()
     if not root.exists():
-        raise FileNotFoundError(
+        raise PalletsFileNotFoundError(
             f"No such folder or image file: {root}. Pass a folder of sprites (PNG, "
             "GIF, BMP, XPM, ...) or one sprite sheet.")
     files, skipped_files = _files(root, recursive)

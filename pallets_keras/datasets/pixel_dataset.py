@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from pallets_keras.errors import PalletsValueError
 from pallets_keras.palette import Palette, check_indices
 
 
@@ -117,7 +118,7 @@ class PixelDataset:
                 slice(self.test_start, None))
         test_fraction = 0.1 if test_fraction is None else test_fraction
         if not 0 < test_fraction < 1:
-            raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}.")
+            raise PalletsValueError(f"test_fraction must be in (0, 1), got {test_fraction}.")
         n_test = max(1, int(round(len(self) * test_fraction)))
         if n_test >= len(self):
             raise ValueError(f"Cannot split {len(self)} images into train and test.")

@@ -509,6 +509,10 @@ class PaletteAutoencoder(keras.Model):
         if z.ndim != 2 or z.shape[1] != d:
             raise PalletsValueError(f"z: latent codes must have shape (N, {d}) for this "
                                     f"model, got {z.shape}.")
+        if not np.isfinite(z).all():
+            raise PalletsValueError(
+                f"z: {int((~np.isfinite(z)).sum())} latent values are NaN or infinite; "
+                "latent codes must be finite.")
         inputs = {"z": z}
         if self.is_conditional:
             inputs["labels"] = self.labels_array(labels, len(z))

@@ -24,7 +24,12 @@ import keras
 import numpy as np
 
 from pallets_keras import io_utils, validation
-from pallets_keras.errors import PalletsFileError, PalletsTypeError, PalletsValueError
+from pallets_keras.errors import (
+    PalletsFileError,
+    PalletsFileNotFoundError,
+    PalletsTypeError,
+    PalletsValueError,
+)
 from pallets_keras.layers import PaletteLookup
 from pallets_keras.palette import Palette
 from pallets_keras.priors.storage import load_priors, save_priors
@@ -98,7 +103,9 @@ def _resolve(name_or_path):
         path = Path(text).expanduser()
         _recover(path)
         if not path.is_dir():
-            raise FileNotFoundError(f"No preset folder at {path}.")
+            raise PalletsFileNotFoundError(
+                f"No preset folder at {path}. Check the path, or pass a zoo name "
+                "(pallets zoo list).")
         return path
     if not _NAME.match(text):
         raise PresetError(f"{text!r} is not a preset name.")
