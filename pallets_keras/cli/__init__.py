@@ -2,7 +2,7 @@
 fine-tuning, hyperparameter search and evaluation (built on click).
 
 One module per command group: `zoo` (list, info), `generate` (generate,
-reconstruct, interpolate), `train` (train, finetune), `tune`, `eval`; shared
+reconstruct, interpolate), `train`, `finetune`, `tune`, `eval`; shared
 option types and the command decorator in `common`, inputs and outputs
 checked before any work in `inputs`, the process around a command (backend,
 stderr) in `env`.
@@ -32,7 +32,7 @@ import warnings
 import click
 
 from pallets_keras.cli import eval as eval_cmd
-from pallets_keras.cli import generate, train, tune, zoo
+from pallets_keras.cli import finetune, generate, train, tune, zoo
 from pallets_keras.cli.common import Run, epilog, global_options, parse_tile_size
 from pallets_keras.cli.env import BACKENDS  # noqa: F401  (the backends --backend takes)
 from pallets_keras.cli.inputs import as_path as _as_path  # noqa: F401
@@ -67,7 +67,7 @@ def pallets():
 
 
 for _command in (zoo.zoo, generate.generate, generate.reconstruct, generate.interpolate,
-                 train.train, train.finetune, tune.tune, eval_cmd.eval_):
+                 train.train, finetune.finetune, tune.tune, eval_cmd.eval_):
     pallets.add_command(_command)
 
 
