@@ -204,7 +204,11 @@ def test_zoo_table_and_errors_in_process(monkeypatch, presets, capsys, tmp_path)
     assert "<= 1000000" in out.replace(",", "")  # a target
     assert cli.main(["zoo", "info", presets["cvae"]]) == 0  # a folder
     out = capsys.readouterr().out
-    assert "cvae (onehot output, Gaussian latent, conditioned on labels)" in out
+    assert ("cvae (representation onehot, body dense, latent gaussian, conditioning "
+            "conditional)") in out
+    # The sizes its body and latent declare, and no option of another body.
+    assert "units=[16], pixel_channels=" in out and "latent_dim=4" in out
+    assert "filters" not in out
     assert "8x8" in out and "12 colours" in out and "odd, low, right" in out
 
     def error(*argv):

@@ -67,13 +67,34 @@ def zoo_list(pattern, names):
     return 0
 
 
+AXES = ("representation", "body", "latent", "conditioning")
+
+
 def _axes(meta):
-    latent = {"gaussian": "Gaussian latent", "gumbel": "Gumbel-Softmax latent",
-              "none": "deterministic code"}.get(meta.get("latent"), str(meta.get("latent")))
-    conditioning = {"none": "unconditioned", "labeled": "labels into the encoder only",
-                    "conditional": "conditioned on labels"}.get(meta.get("conditioning"),
-                                                                str(meta.get("conditioning")))
-    return f"{meta.get('representation', '?')} output, {latent}, {conditioning}"
+    """The variant's four axes {axis: value}: from the variant registry for a
+    registered variant, else as the metadata stores them ("?" if absent)."""
+    from pallets_keras.models import variants
+
+    try:
+        return dict(zip(AXES, variants.axes(meta.get("variant"))[:4]))
+    except PalletsError:
+        return {axis: meta.get(axis, "?") for axis in AXES}
+
+
+def _sizes(meta, axes):
+    """(option, value) of the build options that size the preset's layers, as
+    its body and latent classes declare them (`sizes`); every int or list
+    option when the body or latent is not a registered one."""
+    from pallets_keras.models import registry
+
+    opts = meta.get("build_options") or {}
+    try:
+        names = ("embedding_dim", *registry.get_body(axes["body"]).sizes,
+                 *registry.get_latent(axes["latent"]).sizes)
+    except PalletsError:
+        return [(k, v) for k, v in sorted(opts.items())
+                if isinstance(v, (int, list)) and not isinstance(v, bool) and k != "seed"]
+    return [(k, opts[k]) for k in names if k in opts]
 
 
 def _training(training):
@@ -105,16 +126,12 @@ def zoo_info(name, as_json):
         return 0
     h, w = meta.get("image_size", ["?", "?"])
     labels = meta.get("label_names") or []
-    opts = meta.get("build_options") or {}
-    shown = ["embedding_dim", "units", "pixel_channels", "latent_dim"]
-    if "conv" in str(meta.get("variant")):
-        shown.insert(1, "filters")
-    if meta.get("latent") == "gumbel":
-        shown.append("categorical_dim")
-    sizes = ", ".join(f"{k}={opts[k]}" for k in shown if k in opts)
+    axes = _axes(meta)
+    sizes = ", ".join(f"{k}={v}" for k, v in _sizes(meta, axes))
     rows = [["name", meta.get("name", name)],
             ["description", meta.get("description") or "-"],
-            ["variant", f"{meta.get('variant', '?')} ({_axes(meta)})"],
+            ["variant", f"{meta.get('variant', '?')} ("
+                        + ", ".join(f"{k} {v}" for k, v in axes.items()) + ")"],
             ["image size", f"{h}x{w}"],
             ["palette", f"{meta.get('palette_size', '?')} colours"],
             ["labels", f"{len(labels)}" if labels else "none"],

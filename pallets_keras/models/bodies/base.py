@@ -15,11 +15,14 @@ class Body:
             `variants.DEFAULTS` (a variant's own overrides win).
         fixed_size: bool, True when the weights are tied to the image size
             (so `zoo.adapt` cannot change it).
+        sizes: tuple of the build options that size this body's layers
+            (what `pallets zoo info` shows).
     """
 
     name = None
     defaults = {}
     fixed_size = False
+    sizes = ("units", "pixel_channels")
 
     def downsampling_factor(self, filters):
         """How much the body shrinks each image side."""

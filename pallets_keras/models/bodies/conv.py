@@ -14,6 +14,7 @@ class ConvBody(Body):
     broadcast over the image so the first conv sees them at every pixel."""
 
     name = "conv"
+    sizes = ("filters", "units", "pixel_channels")
 
     def downsampling_factor(self, filters):
         return 2 ** len(filters)

@@ -26,6 +26,8 @@ class Latent:
             built as `get_prior_class(prior)(*model.latent_shape)`.
         fitted_prior: str, the `Prior` kind `priors.fit_prior` fits by default.
         tuning_family: str, the KerasTuner search family (`hypermodels`).
+        sizes: tuple of the build options that size the code (what `pallets
+            zoo info` shows).
     """
 
     name = None
@@ -33,6 +35,7 @@ class Latent:
     prior = None
     fitted_prior = "gaussian_mixture"
     tuning_family = "ae"
+    sizes = ("latent_dim",)
 
     # ---------------------------------------------------------------- graph
     def encoder_end(self, x, cfg):

@@ -32,6 +32,7 @@ class GumbelLatent(Latent):
     prior = "uniform_categorical"
     fitted_prior = "categorical_mixture"
     tuning_family = "gumbel"
+    sizes = ("latent_dim", "categorical_dim")
 
     def encoder_end(self, x, cfg):
         n, c = cfg["latent_dim"], cfg["categorical_dim"]
