@@ -92,7 +92,7 @@ def main(argv=None):
                 kw["scale"] = args.scale
             fit_prior(model, train, default=False, **kw)
             for kind in filter(None, args.also.split(",")):
-                if model.latent in get_prior_class(kind).latents:
+                if get_prior_class(kind).serves(model.latent):
                     fit_prior(model, train, kind, default=False)
             if model.is_conditional:
                 fit_prior(model, train, "label_posterior", default=False)

@@ -47,7 +47,7 @@ class AutoregressiveCategoricalPrior(Prior):
     """
 
     kind = "autoregressive_categorical"
-    latents = ("gumbel",)
+    code_kinds = ("categorical",)
 
     def __init__(self, num_variables, num_classes, regularization=300.0, smoothing=0.1,
                  latent_dim=None):

@@ -34,8 +34,11 @@ def get_prior_class(kind):
 class Prior:
     """A distribution over a model's flat latent codes (N, D) float32.
 
-    Subclasses set `kind` and `latents` (the latent types they serve:
-    "gaussian", "gumbel"), implement `sample`, and keep every constructor
+    Subclasses set `kind` and what they serve: `code_kinds` (the kinds of
+    code, `Latent.code_kind`: "continuous", "categorical") and/or `latents`
+    (registered latent names, for a prior made for one latent); a latent's
+    own training prior (`Latent.prior`) always serves it. They implement
+    `sample`, and keep every constructor
     argument as an attribute returned by `get_config`. Fitted parameters are
     numpy arrays returned by `get_arrays` (stored in a preset's `priors.npz`,
     never pickled).
@@ -45,6 +48,7 @@ class Prior:
     """
 
     kind = None
+    code_kinds = ()
     latents = ()
     # True for priors that draw codes for requested labels (`sample(labels=)`).
     conditional = False
@@ -78,12 +82,34 @@ class Prior:
             setattr(prior, name, np.asarray(value))
         return prior
 
+    @classmethod
+    def serves(cls, latent):
+        """Whether this kind of prior can draw codes for the registered latent
+        named `latent`: named in `latents`, of a kind in `code_kinds`, or
+        trained against this prior."""
+        from pallets_keras.models.registry import get_latent
+
+        if latent in cls.latents:
+            return True
+        component = get_latent(latent)
+        return component.code_kind in cls.code_kinds or component.prior == cls.kind
+
+    @classmethod
+    def check_serves(cls, model):
+        """Raises a clear error, naming the latents it serves, if this kind of
+        prior cannot draw codes for `model`'s latent."""
+        if cls.serves(model.latent):
+            return
+        from pallets_keras.models.registry import names
+
+        served = [n for n in names("latent") if cls.serves(n)]
+        raise PalletsValueError(
+            f"A {cls.kind} prior serves {'/'.join(served) or 'no registered'} latents; "
+            f"{model.variant or 'this model'} has a {model.latent} latent.")
+
     def check_model(self, model):
         """Raises a clear error if this prior cannot feed `model`'s decoder."""
-        if model.latent not in self.latents:
-            raise PalletsValueError(
-                f"A {self.kind} prior serves {'/'.join(self.latents)} latents; "
-                f"{model.variant or 'this model'} has a {model.latent} latent.")
+        self.check_serves(model)
         dim = int(np.prod(model.latent_shape))
         if dim != self.latent_dim:
             raise PalletsValueError(f"This {self.kind} prior draws {self.latent_dim}-d codes; "

@@ -30,7 +30,7 @@ class CategoricalMixturePrior(Prior):
     """
 
     kind = "categorical_mixture"
-    latents = ("gumbel",)
+    code_kinds = ("categorical",)
 
     def __init__(self, num_variables, num_classes, num_components=64, smoothing=0.1, seed=0,
                  latent_dim=None):

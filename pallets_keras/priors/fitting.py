@@ -48,9 +48,7 @@ def fit_prior(model, dataset, kind=None, name=None, default=True, **kwargs):
 
     kind = kind or get_latent(model.latent).fitted_prior
     cls = get_prior_class(kind)
-    if model.latent not in cls.latents:
-        raise PalletsValueError(f"A {kind} prior serves {'/'.join(cls.latents)} latents; "
-                                f"{model.variant} has a {model.latent} latent.")
+    cls.check_serves(model)
     labels = None
     if get_conditioning(model.conditioning).encoder_labels:
         if dataset.labels is None:

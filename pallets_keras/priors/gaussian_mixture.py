@@ -35,7 +35,7 @@ class GaussianMixturePrior(Prior):
     # A plain autoencoder's deterministic codes too: with a density fitted
     # to them it becomes a generative model (Ghosh et al.'s RAE + ex-post
     # density estimation).
-    latents = ("gaussian", "none")
+    code_kinds = ("continuous",)
 
     def __init__(self, latent_dim, num_components=32, scale=1.0, seed=0):
         super().__init__(latent_dim)

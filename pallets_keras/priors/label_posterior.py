@@ -33,7 +33,7 @@ class LabelPosteriorPrior(Prior):
     Args:
         latent_dim: int, D.
         num_labels: int, L.
-        latent: "gaussian" or "gumbel".
+        latent: str, the registered latent the codes come from.
         num_classes: int, C per categorical variable (gumbel only).
         scale: float > 0, multiplies each posterior's standard deviation.
 
@@ -43,13 +43,14 @@ class LabelPosteriorPrior(Prior):
     """
 
     kind = "label_posterior"
-    latents = ("gaussian", "gumbel")
+    code_kinds = ("continuous", "categorical")
     conditional = True
 
     def __init__(self, latent_dim, num_labels, latent="gaussian", num_classes=None, scale=1.0):
         super().__init__(latent_dim)
-        if latent not in self.latents:
-            raise PalletsValueError(f"latent must be one of {self.latents}, got {latent!r}.")
+        if not self.serves(latent):
+            raise PalletsValueError(f"latent={latent!r}: a label_posterior prior serves "
+                                    "latents of continuous or categorical codes.")
         if not np.isfinite(scale) or scale <= 0:
             raise PalletsValueError(f"scale must be a finite float > 0, got {scale!r}.")
         self.num_labels = int(num_labels)

@@ -17,7 +17,7 @@ class StandardNormalPrior(Prior):
     """
 
     kind = "standard_normal"
-    latents = ("gaussian",)
+    # Serves the latents trained against it (`Latent.prior`): the Gaussian one.
 
     def sample(self, n, rng, labels=None):
         return rng.standard_normal((n, self.latent_dim)).astype("float32")

@@ -19,7 +19,7 @@ class UniformCategoricalPrior(Prior):
     """
 
     kind = "uniform_categorical"
-    latents = ("gumbel",)
+    code_kinds = ("categorical",)
 
     def __init__(self, num_variables, num_classes, latent_dim=None):
         super().__init__(num_variables * num_classes)

@@ -28,6 +28,10 @@ class Latent:
         tuning_family: str, the KerasTuner search family (`hypermodels`).
         sizes: tuple of the build options that size the code (what `pallets
             zoo info` shows).
+        code_kind: str, what `code` returns: "continuous" (real vectors) or
+            "categorical" (one-hot classes of `latent_shape` (N, C)). Priors
+            declare the kinds they serve (`Prior.code_kinds`), so a new latent
+            of a known kind gets their priors without editing them.
     """
 
     name = None
@@ -36,6 +40,7 @@ class Latent:
     fitted_prior = "gaussian_mixture"
     tuning_family = "ae"
     sizes = ("latent_dim",)
+    code_kind = "continuous"
 
     # ---------------------------------------------------------------- graph
     def encoder_end(self, x, cfg):

@@ -33,6 +33,7 @@ class GumbelLatent(Latent):
     fitted_prior = "categorical_mixture"
     tuning_family = "gumbel"
     sizes = ("latent_dim", "categorical_dim")
+    code_kind = "categorical"
 
     def encoder_end(self, x, cfg):
         n, c = cfg["latent_dim"], cfg["categorical_dim"]
