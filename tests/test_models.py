@@ -178,9 +178,9 @@ def test_generation_follows_weight_changes(tiny_dataset):
 
 def test_generation_batches_any_n(tiny_dataset, monkeypatch):
     """Batches are padded to a power of two; padding never leaks into outputs."""
-    from pallets_keras.models import autoencoder
+    from pallets_keras.models import generation
 
-    monkeypatch.setattr(autoencoder, "PREDICT_BATCH", 8)
+    monkeypatch.setattr(generation, "PREDICT_BATCH", 8)
     model = tiny_model("onehot_vae", tiny_dataset)
     z = model.sample_latent(19, seed=0)
     together = model.decode_indices(z)

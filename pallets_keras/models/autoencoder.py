@@ -1,23 +1,26 @@
-"""`PaletteAutoencoder`: one Keras model class for every variant; it owns the loss."""
+"""`PaletteAutoencoder`: one Keras model class for every variant; it owns the loss.
 
-import difflib
+The class holds the graph, the loss, the config and the priors. Its other
+jobs live beside it: `preprocessor.PalettePreprocessor` turns images and
+labels into its inputs, `generation` runs the encoder and decoder in batches
+and decodes palette indices, and the mixins `inference.InferenceMixin`
+(encode, decode, sample, ...) and `presets.PresetMixin` (from_preset, ...)
+give the class its public methods on images and presets.
+"""
+
 import os
 
 import keras
 import numpy as np
 from keras import ops
 
-from pallets_keras import losses, validation
-from pallets_keras.errors import PalletsKeyError, PalletsTypeError, PalletsValueError
-from pallets_keras.layers import PaletteArgmax, PaletteSoftmax
+from pallets_keras import losses
 from pallets_keras.models import parts, registry
+from pallets_keras.models.inference import InferenceMixin
 from pallets_keras.models.latents import KL_METRIC
+from pallets_keras.models.preprocessor import PalettePreprocessor
+from pallets_keras.models.presets import PresetMixin
 from pallets_keras.palette import Palette
-
-PREDICT_BATCH = 1024
-# Generation batches keep their float logits about this size (16 MiB for 32
-# punks of 24x24 over 222 colours): small enough for a CPU's last-level cache.
-LOGITS_BYTES = 16 * 2**20
 
 
 def xla_enabled():
@@ -28,7 +31,7 @@ def xla_enabled():
 
 
 @keras.saving.register_keras_serializable(package="pallets_keras")
-class PaletteAutoencoder(keras.Model):
+class PaletteAutoencoder(InferenceMixin, PresetMixin, keras.Model):
     """An autoencoder over palette-indexed images: AE, VAE, CVAE or Gumbel VAE.
 
     A functional model made of an `encoder` ({"indices"[, "labels"]} -> latent
@@ -40,7 +43,9 @@ class PaletteAutoencoder(keras.Model):
     sum per image averaged over the batch, i.e. nats per image.
 
     Build one with `pallets_keras.models.build(variant, ...)`; this class is
-    what they all are.
+    what they all are. Its methods on images and codes (`encode`, `decode`,
+    `sample`, ...) come from `InferenceMixin`, its preset methods
+    (`from_preset`, ...) from `PresetMixin`; `preprocessor` converts inputs.
 
     Args:
         encoder: functional `keras.Model`, see `parts.build_encoder`.
@@ -280,70 +285,22 @@ class PaletteAutoencoder(keras.Model):
         self.pixel_accuracy_tracker.update_state(ops.mean(hit))
         return total
 
-    # --------------------------------------------------------- input checks
-    def _indices(self, x, name="x"):
-        """Images in their documented forms -> checked int32 indices (N, H, W).
-
-        Takes RGBA uint8 (N, H, W, 4), palette indices (N, H, W), and one image
-        without its batch axis: (H, W, 4) RGBA or (H, W) indices. Raises a
-        `PalletsError` naming `name` for anything else, e.g. an empty batch.
-        """
-        if x is None or isinstance(x, (str, bytes, dict, set)):
-            raise PalletsTypeError(
-                f"{name}: expected images as an array, RGBA uint8 (N, H, W, 4) or palette "
-                f"indices (N, H, W), got {type(x).__name__}. Read image files with "
-                "PIL.Image.open(path).convert('RGBA') and numpy.asarray.")
-        try:
-            x = np.asarray(x)
-        except ValueError as e:  # ragged nested lists
-            raise PalletsValueError(f"{name}: images must all have the same shape ({e}).") \
-                from None
-        if x.dtype.kind not in "uif":
-            raise PalletsTypeError(f"{name}: images must be numbers (uint8 RGBA or integer "
-                                   f"palette indices), got dtype {x.dtype}.")
-        h, w = self.image_size
-        if x.ndim == 3 and x.shape == (h, w, 4) and x.shape[1:] != (h, w):
-            x = x[None]  # one RGBA image without its batch axis
-        if x.ndim == 2:
-            x = x[None]  # one index image without its batch axis
-        if x.ndim == 4 and x.shape[-1] == 4:
-            if x.dtype != np.uint8:
-                if x.dtype.kind == "f" or (x.size and (x.min() < 0 or x.max() > 255)):
-                    raise PalletsTypeError(
-                        f"{name}: RGBA images must be uint8 in [0, 255], got {x.dtype}"
-                        + (" (floats in [0, 1]? use (x * 255).round().astype('uint8'))"
-                           if x.dtype.kind == "f" else "") + ".")
-                x = x.astype(np.uint8)
-            if len(x) == 0:
-                raise PalletsValueError(f"{name}: an empty batch (shape {x.shape}); pass at "
-                                        "least one image.")
-            x = self.palette.encode(x, snap=True)
-        if x.ndim != 3:
-            raise PalletsValueError(
-                f"{name}: expected images as RGBA (N, H, W, 4) uint8 or palette indices "
-                f"(N, H, W) for this {h}x{w} model, got shape {x.shape}.")
-        if len(x) == 0:
-            raise PalletsValueError(f"{name}: an empty batch (shape {x.shape}); pass at "
-                                    "least one image.")
-        if tuple(x.shape[1:]) != self.image_size:
-            raise PalletsValueError(
-                f"{name}: this model takes {h}x{w} images, got {x.shape[1]}x{x.shape[2]} "
-                f"(shape {x.shape}). Resize the sprites, or adapt the model: "
-                f"zoo.load(name, image_size=({x.shape[1]}, {x.shape[2]})).")
-        if not np.issubdtype(x.dtype, np.integer):
-            raise PalletsTypeError(
-                f"{name}: palette indices must be integers, got {x.dtype}. RGBA images "
-                "need their 4 channels last: (N, H, W, 4).")
-        if x.min() < 0 or x.max() >= self.palette_size:
-            raise PalletsValueError(
-                f"{name}: palette indices must lie in [0, {self.palette_size}) for this "
-                f"model's {self.palette_size}-colour palette, got [{x.min()}, {x.max()}]. A "
-                "data set with another palette needs zoo.load(name, palette=...) first.")
-        return x.astype("int32")
+    # ------------------------------------------------------------- inputs
+    @property
+    def preprocessor(self):
+        """The `PalettePreprocessor` that turns images and labels, in the forms
+        users pass them, into this model's inputs. Built on first use."""
+        prep = self.__dict__.get("_preprocessor")
+        if prep is None:
+            prep = PalettePreprocessor(self.palette, self.image_size, self.label_names,
+                                       takes_labels=self.takes_labels, variant=self.variant)
+            # Not an attribute Keras tracks: it holds no weights.
+            object.__setattr__(self, "_preprocessor", prep)
+        return prep
 
     def labels_array(self, labels, n, name="labels"):
         """Labels as (n, L) float32 from an array, or a dict {name: 0/1} (other
-        labels 0). None for unconditioned models.
+        labels 0). None for unconditioned models (`PalettePreprocessor`).
 
         Args:
             labels: None, a dict {label name: 0 or 1}, an (L,) array (the same
@@ -365,283 +322,7 @@ class PaletteAutoencoder(keras.Model):
         >>> cvae.labels_array({"earring": 1}, 4).shape
         (4, 87)
         """
-        if not self.takes_labels:
-            if labels is not None:
-                raise PalletsValueError(f"{name}: {self.variant or 'this model'} is not "
-                                        "conditioned on labels; drop `labels=`.")
-            return None
-        if labels is None:
-            raise PalletsValueError(
-                f"{name}: {self.variant or 'this model'} is conditioned on {self.num_labels} "
-                "labels: pass labels=, as an (n, L) array or a dict like {'earring': 1}.")
-        validation.check_labels_arg(labels, name)
-        if isinstance(labels, dict):
-            out = np.zeros((n, self.num_labels), "float32")
-            for label, value in labels.items():
-                if label not in self.label_names:
-                    close = difflib.get_close_matches(str(label), self.label_names, n=3)
-                    raise PalletsKeyError(
-                        f"{name}: unknown label {label!r}." +
-                        (f" Did you mean {close}?" if close else " See model.label_names."))
-                if isinstance(value, (str, bytes)) or value not in (0, 1, True, False):
-                    raise PalletsValueError(f"{name}: label {label!r} must be 0 or 1, got "
-                                            f"{value!r}.")
-                out[:, self.label_names.index(label)] = value
-            return out
-        try:
-            # Checked in float64: a cast first would turn 1e300 into inf (with a
-            # warning) and -1e-300 into a harmless-looking -0.
-            labels = np.asarray(labels, "float64")
-        except (TypeError, ValueError):
-            raise PalletsTypeError(
-                f"{name}: an array of 0/1 values or a dict like {{'earring': 1}} is needed; "
-                f"got {type(labels).__name__} that is not numeric.") from None
-        if labels.ndim == 1:
-            labels = np.broadcast_to(labels, (n, labels.shape[0]))
-        if labels.shape != (n, self.num_labels):
-            raise PalletsValueError(
-                f"{name}: must have shape ({n}, {self.num_labels}) (one row of "
-                f"{self.num_labels} labels per image), got {labels.shape}.")
-        if not np.isfinite(labels).all() or labels.min() < 0 or labels.max() > 1:
-            raise PalletsValueError(f"{name}: must be 0/1 values (or probabilities in "
-                                    "[0, 1]).")
-        return labels.astype("float32")
-
-    def _run(self, submodel, inputs, batch_size=None):
-        """Calls a submodel in batches through its compiled predict function
-        (`predict_on_batch`: a tf.function on TensorFlow, jax.jit on JAX,
-        no_grad on torch) and returns numpy. (XLA on TensorFlow measured
-        slower here: per-call overhead outweighs it at generation's small
-        batches.)"""
-        batch_size = batch_size or PREDICT_BATCH
-        n = len(next(iter(inputs.values())))
-        outs = []
-        for start in range(0, n, batch_size):
-            batch = {k: v[start:start + batch_size] for k, v in inputs.items()}
-            size = len(next(iter(batch.values())))
-            # Pad to a power of two so that any n compiles at most
-            # log2(batch_size) + 1 shapes, not one per call.
-            padded = min(batch_size, 1 << (size - 1).bit_length())
-            if padded != size:
-                batch = {k: np.concatenate([v, np.repeat(v[-1:], padded - size, axis=0)])
-                         for k, v in batch.items()}
-            out = submodel.predict_on_batch(batch)
-            outs.append({k: v[:size] for k, v in out.items()} if isinstance(out, dict)
-                        else out[:size])
-        if isinstance(outs[0], dict):
-            return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
-        return np.concatenate(outs)
-
-    def _generate_batch(self):
-        """Images per generation step: as many as keep the float logits near
-        LOGITS_BYTES, a power of two. Logits that stay in the CPU's cache make
-        the head and argmax ~1.7x faster than 1,024-image batches (0.5 GB of
-        logits for 24x24 punks; measured in docs/benchmarks_models.md)."""
-        h, w = self.image_size
-        per_image = h * w * self.palette_size * 4
-        return 1 << max(0, min(PREDICT_BATCH, LOGITS_BYTES // per_image).bit_length() - 1)
-
-    @property
-    def index_decoder(self):
-        """The decoder followed by `PaletteArgmax`: {"z"[, "labels"]} -> int32
-        indices (-1 where the logits are not finite). Shares the decoder's
-        weights; built on first use and not part of the saved model."""
-        if self.representation != "onehot":
-            raise ValueError("index_decoder is for onehot models; an RGBA model's "
-                             "decoder output is snapped with its palette instead.")
-        model = self.__dict__.get("_index_decoder")
-        if model is None:
-            indices = PaletteArgmax(name="palette_argmax")(self.decoder.output["logits"])
-            model = keras.Model(self.decoder.input, indices, name="index_decoder")
-            # Not an attribute Keras tracks: it must stay out of the saved model.
-            object.__setattr__(self, "_index_decoder", model)
-        return model
-
-    # ----------------------------------------------------------- generation
-    def encode(self, x, labels=None):
-        """Latent codes (N, D): the mean for a VAE, the one-hot argmax for Gumbel.
-
-        Args:
-            x: RGBA uint8 (N, H, W, 4) or palette indices (N, H, W); one image
-                may come without its batch axis.
-            labels: models with labels: a dict {name: 0/1} or an (N, L) array.
-
-        Returns:
-            float32 (N, D).
-
-        Raises:
-            PalletsError: images or labels in a form this model does not take.
-
-        Example:
-        >>> z = model.encode(dataset.indices[:8])
-        """
-        return self.latent_component.code(self.posterior(x, labels))
-
-    def posterior(self, x, labels=None):
-        """The encoder's raw output for images x: the posterior's parameters.
-
-        Args:
-            x, labels: as for `encode`.
-
-        Returns:
-            dict of float32 arrays: "z_mean" and "z_log_var" (N, D) for a
-            Gaussian latent, "latent_logits" (N, N_var, C) for a Gumbel one,
-            "z" (N, D) for a plain autoencoder.
-        """
-        idx = self._indices(x)
-        inputs = {"indices": idx}
-        lab = self.labels_array(labels, len(idx))
-        if lab is not None:
-            inputs["labels"] = lab
-        return self._run(self.encoder, inputs)
-
-    def decode_indices(self, z, labels=None, temperature=0.0, seed=None, guidance_scale=1.0):
-        """Palette indices (N, H, W) for latent codes. `temperature=0` takes each
-        pixel's most likely colour; > 0 samples from the softmax at that
-        temperature (onehot models only). `guidance_scale` as in `sample`,
-        but 1 (the decoder as trained, as reconstructions use) unless given;
-        None takes `default_guidance_scale`."""
-        temperature = validation.check_temperature(temperature)
-        seed = validation.check_seed(seed)
-        guidance_scale = self._check_guidance(guidance_scale)
-        z = np.asarray(z, "float32")
-        d = self.decoder.get_layer("z").output.shape[-1]
-        if z.ndim != 2 or z.shape[1] != d:
-            raise PalletsValueError(f"z: latent codes must have shape (N, {d}) for this "
-                                    f"model, got {z.shape}.")
-        if not np.isfinite(z).all():
-            raise PalletsValueError(
-                f"z: {int((~np.isfinite(z)).sum())} latent values are NaN or infinite; "
-                "latent codes must be finite.")
-        inputs = {"z": z}
-        if self.is_conditional:
-            inputs["labels"] = self.labels_array(labels, len(z))
-        elif labels is not None and not self.takes_labels:
-            self.labels_array(labels, len(z))  # raises the clear error
-        if self.representation == "rgba":
-            rgba = np.round(self._run(self.decoder, inputs)["rgba"] * 255).astype("uint8")
-            return self.palette.encode(rgba, snap=True, return_report=True)[0]
-        if guidance_scale != 1.0:
-            return self._guided_indices(inputs, guidance_scale, temperature, seed)
-        if temperature and temperature > 0:
-            logits = self._run(self.decoder, inputs)["logits"]
-            self._check_finite(np.isfinite(logits).all())
-            return self._sample_colours(logits, temperature, np.random.default_rng(seed))
-        # Argmax on the backend, compiled: only (N, H, W) int32 indices cross
-        # to numpy, not the (N, H, W, K) float logits (5 GB for 10,000 punks).
-        out = self._run(self.index_decoder, inputs, self._generate_batch())
-        self._check_finite(out.min(initial=0) >= 0)
-        return out.astype(self.palette.index_dtype)
-
-    @property
-    def default_guidance_scale(self):
-        """The guidance scale `sample` uses when not told: 1 (the labels as
-        trained) unless the preset measured another one better
-        (`set_default_guidance_scale`; stored with the preset's priors).
-        Reconstructions (`decode`, `reconstruct`) are unguided."""
-        return self.__dict__.get("_default_guidance_scale", 1.0)
-
-    def set_default_guidance_scale(self, guidance_scale):
-        """Makes `guidance_scale` (float >= 0) the default of `sample`.
-
-        Raises:
-            PalletsValueError: a bad scale, or a scale other than 1 for a
-                model without labels in its decoder.
-        """
-        value = self._check_guidance(guidance_scale)
-        # Not an attribute Keras tracks: saved by the preset with the priors.
-        object.__setattr__(self, "_default_guidance_scale", value)
-        return value
-
-    def _check_guidance(self, guidance_scale):
-        if guidance_scale is None:
-            return self.default_guidance_scale
-        guidance_scale = validation.check_float(
-            "guidance_scale", guidance_scale, min=0,
-            fix="1 follows the labels as trained; 1.5-3 follows them more closely.")
-        if guidance_scale != 1.0 and not (self.is_conditional
-                                          and self.representation == "onehot"):
-            raise PalletsValueError(
-                f"guidance_scale: classifier-free guidance steers a model's labels; "
-                f"{self.variant or 'this model'} has no labels in its decoder (or draws "
-                "RGBA). Leave guidance_scale at 1, or use a conditional onehot variant "
-                "such as conv_cvae.")
-        return guidance_scale
-
-    def _guided_indices(self, inputs, scale, temperature, seed):
-        """Classifier-free guidance (Ho and Salimans 2022, "Classifier-Free
-        Diffusion Guidance"): logits = l(z, none) + scale * (l(z, y) - l(z, none)),
-        where "none" is the all-zero label vector that `fit(label_dropout=...)`
-        trains the decoder on. Runs in chunks that keep two float logit
-        tensors near LOGITS_BYTES each."""
-        rng = np.random.default_rng(seed)
-        chunk, n = self._generate_batch(), len(inputs["z"])
-        out = np.empty((n, *self.image_size), self.palette.index_dtype)
-        for start in range(0, n, chunk):
-            part = {k: v[start:start + chunk] for k, v in inputs.items()}
-            cond = self._run(self.decoder, part, chunk)["logits"]
-            part["labels"] = np.zeros_like(part["labels"])
-            free = self._run(self.decoder, part, chunk)["logits"]
-            logits = free + scale * (cond - free)
-            self._check_finite(np.isfinite(logits).all())
-            out[start:start + chunk] = (self._sample_colours(logits, temperature, rng)
-                                        if temperature > 0 else logits.argmax(-1))
-        return out
-
-    def _sample_colours(self, logits, temperature, rng):
-        """One palette index per pixel drawn from softmax(logits / temperature)
-        (inverse-CDF sampling with one uniform per pixel)."""
-        probs = ops.convert_to_numpy(PaletteSoftmax(temperature)(logits))
-        u = rng.random(probs.shape[:-1] + (1,))
-        return (probs.cumsum(-1) < u).sum(-1).clip(0, self.palette_size - 1)
-
-    @staticmethod
-    def _check_finite(finite):
-        if not finite:
-            raise FloatingPointError(
-                "The decoder produced NaN or infinite logits: the weights are broken "
-                "(diverged training?). Reload the preset or lower the learning rate.")
-
-    def decode(self, z, labels=None, temperature=0.0, seed=None, guidance_scale=1.0):
-        """RGBA uint8 images (N, H, W, 4) for latent codes z (N, D);
-        `guidance_scale` as in `decode_indices`."""
-        if self.representation == "rgba":
-            self._check_guidance(guidance_scale)
-            return self.decode_rgba_raw(z, labels)
-        return self.palette.decode(self.decode_indices(z, labels, temperature, seed,
-                                                       guidance_scale))
-
-    def decode_rgba_raw(self, z, labels=None):
-        """An RGBA model's own output, rounded to uint8 but not snapped."""
-        inputs = {"z": np.asarray(z, "float32")}
-        if self.is_conditional:
-            inputs["labels"] = self.labels_array(labels, len(z))
-        return np.round(self._run(self.decoder, inputs)["rgba"] * 255).astype("uint8")
-
-    def reconstruct(self, x, labels=None):
-        """Encode then decode: RGBA uint8 or indices in, RGBA uint8 out.
-
-        Args:
-            x: RGBA uint8 (N, H, W, 4) or palette indices (N, H, W); one image
-                may come without its batch axis. Colours outside the palette
-                are snapped to the nearest palette colour.
-            labels: models with labels: a dict {name: 0/1} or an (N, L) array.
-
-        Returns:
-            uint8 (N, H, W, 4).
-
-        Raises:
-            PalletsError: images or labels in a form this model does not take
-                (an empty batch, another size, labels as a name, ...).
-
-        Example:
-        >>> rgba = model.reconstruct(dataset.rgba()[:8])
-        """
-        if self.takes_labels and labels is None:
-            raise PalletsValueError(f"labels: {self.variant} encodes labels too: pass "
-                                    "labels= (an (N, L) array, e.g. dataset.labels).")
-        idx = self._indices(x)
-        return self.decode(self.encode(idx, labels), labels if self.is_conditional else None)
+        return self.preprocessor.labels_array(labels, n, name)
 
     # ------------------------------------------------------------- priors
     @property
@@ -702,180 +383,3 @@ class PaletteAutoencoder(keras.Model):
                 f"No prior {name!r} for {self.variant or 'this model'}; it has "
                 f"{sorted(self.priors)} (fit one with pallets_keras.priors.fit_prior).")
         return self.priors[name]
-
-    def sample_latent(self, n, seed=None, prior=None, labels=None):
-        """n latent codes (n, D) float32 drawn from a prior, seeded.
-
-        Args:
-            n: positive int.
-            seed: int or None.
-            prior: a name from `model.priors`, "training" (the prior the model
-                was trained against), a `Prior`, or None for `default_prior`.
-            labels: for a conditional prior (`label_posterior`), the labels
-                the codes are for: a dict or an (n, L) array.
-
-        Raises:
-            PalletsValueError: bad n or seed; a conditional prior without labels.
-            PalletsKeyError: no prior of that name.
-        """
-        n = validation.check_positive_int(
-            "n", n, max=validation.max_images(self.image_size),
-            fix="Draw large sets in several calls and save each as you go.")
-        seed = validation.check_seed(seed)
-        chosen = self._prior(prior)
-        if chosen.conditional:
-            lab = self.labels_array(labels, n)
-            return chosen.sample(n, np.random.default_rng(seed), labels=lab)
-        return chosen.sample(n, np.random.default_rng(seed))
-
-    def sample(self, n, labels=None, seed=None, temperature=0.0, prior=None,
-               guidance_scale=None):
-        """n new images (n, H, W, 4) uint8 drawn from a prior, seeded.
-
-        Args:
-            n: positive int.
-            labels: for conditional models, a dict {name: 0/1} (other labels 0)
-                or an (n, L) array.
-            seed: int, makes the draw reproducible.
-            temperature: 0 takes each pixel's most likely colour; > 0 samples.
-            prior: which prior the latent codes come from (see `sample_latent`);
-                by default the one the preset measured best (`default_prior`).
-            guidance_scale: float >= 0, conditional onehot models only:
-                classifier-free guidance (Ho and Salimans 2022). 1 decodes
-                with the labels as trained; s > 1 extrapolates the logits
-                away from the label-free decoding, l(z, 0) + s (l(z, y) -
-                l(z, 0)), following the labels more closely. Meaningful for
-                a model trained with `fit(label_dropout=...)`; twice the
-                decoding cost. None: `default_guidance_scale` (what the
-                preset measured best, else 1).
-
-        Returns:
-            uint8 (n, H, W, 4), every pixel a palette colour.
-
-        Raises:
-            PalletsError: bad n, seed, temperature, labels, prior or
-                guidance_scale.
-
-        Example:
-        >>> punks = zoo.load("onehot_conv_vae").sample(16, seed=0)
-        """
-        temperature = validation.check_temperature(temperature)
-        guidance_scale = self._check_guidance(guidance_scale)
-        if not self.takes_labels and labels is not None:
-            self.labels_array(labels, n)  # raises: this model takes no labels
-        if self.takes_labels and not self.is_conditional and labels is not None:
-            raise PalletsValueError(
-                f"{self.variant} feeds labels to its encoder only, so they cannot steer "
-                "generation; use a conditional variant (cvae, conv_cvae, earring_gsvae).")
-        lab = self.labels_array(labels, n) if self.is_conditional else None
-        z = self.sample_latent(n, seed, prior, labels=lab)
-        return self.decode(z, lab, temperature=temperature, seed=seed,
-                           guidance_scale=guidance_scale)
-
-    def interpolate(self, a, b, steps=8, labels=None):
-        """Images along the straight line between the codes of images a and b.
-
-        Args:
-            a, b: one image each, RGBA (H, W, 4) or indices (H, W), with or
-                without a batch axis of 1.
-            steps: int >= 2, images in the strip, ends included.
-            labels: models with labels: a dict {name: 0/1} or a (2, L) array.
-
-        Returns:
-            uint8 (steps, H, W, 4).
-
-        Raises:
-            PalletsError: a bad image, `steps` or labels.
-
-        Example:
-        >>> strip = model.interpolate(punks[0], punks[1], steps=8)
-        """
-        steps = validation.check_int("steps", steps, min=2, max=10_000)
-        first, last = self._indices(a, name="a"), self._indices(b, name="b")
-        for name, images in (("a", first), ("b", last)):
-            if len(images) != 1:
-                raise PalletsValueError(f"{name}: one image is needed, got a batch of "
-                                        f"{len(images)}; pass {name}[i].")
-        pair = np.concatenate([first, last])
-        enc_labels = None
-        if self.takes_labels:
-            enc_labels = self.labels_array(labels, 2) if labels is not None else None
-            if enc_labels is None:
-                raise PalletsValueError("labels: pass labels= (a (2, L) array or a dict) "
-                                        "for this model.")
-        za, zb = self.encode(pair, enc_labels)
-        t = np.linspace(0, 1, steps, dtype="float32")[:, None]
-        z = (1 - t) * za + t * zb
-        dec_labels = None
-        if self.is_conditional:
-            dec_labels = np.repeat(enc_labels[:1], steps, axis=0)
-        return self.decode(z, dec_labels)
-
-    # ------------------------------------------------------------- presets
-    @classmethod
-    def from_preset(cls, preset, palette=None, image_size=None, compile=True, seed=0):
-        """Loads a preset, the keras-hub way (`zoo.load` is the short form).
-
-        Args:
-            preset: a shipped preset's name (`PaletteAutoencoder.presets()`)
-                or a preset folder's path.
-            palette, image_size, compile, seed: as in `zoo.load` (a new
-                palette or size adapts the palette ends for fine-tuning).
-
-        Returns:
-            A `PaletteAutoencoder` with its priors.
-
-        Raises:
-            PresetError: unknown name, damaged or foreign files.
-
-        Example:
-        >>> model = PaletteAutoencoder.from_preset("onehot_conv_vae")
-        """
-        from pallets_keras import zoo
-
-        return zoo.load(preset, palette=palette, image_size=image_size, compile=compile,
-                        seed=seed)
-
-    @staticmethod
-    def presets(pattern="*"):
-        """Names of the shipped presets (pretrained weights), sorted; the
-        architectures are `pallets_keras.models.list_variants()`.
-
-        Example:
-        >>> PaletteAutoencoder.presets("*cvae")
-        ['conv_cvae', 'cvae', 'labeled_conv_cvae', 'labeled_cvae']
-        """
-        from pallets_keras import zoo
-
-        return zoo.list_models(pattern)
-
-    def save_to_preset(self, preset_dir, metadata=None, overwrite=False):
-        """Writes this model (weights, config, priors, metadata) as a preset
-        folder that `from_preset` reads, atomically (`zoo.save_preset`).
-
-        Args:
-            preset_dir: str or Path, the folder.
-            metadata: optional dict recorded in `metadata.json`.
-            overwrite: replace a folder that is not a preset, or a file.
-
-        Returns:
-            The folder's Path.
-
-        Raises:
-            PalletsFileError: the place is a file or a foreign folder.
-
-        Example:
-        >>> model.save_to_preset("my_preset/")
-        """
-        from pallets_keras import zoo
-
-        return zoo.save_preset(self, preset_dir, metadata=metadata, overwrite=overwrite)
-
-    def predict_logits(self, x, labels=None):
-        """The decoder's raw output for images x (logits or RGBA floats)."""
-        inputs = {"indices": self._indices(x)}
-        lab = self.labels_array(labels, len(inputs["indices"]))
-        if lab is not None:
-            inputs["labels"] = lab
-        out = self._run(self, inputs)
-        return out[self.representation_component.output_key]
