@@ -17,7 +17,6 @@ from keras import ops
 from pallets_keras import losses
 from pallets_keras.models import parts, registry
 from pallets_keras.models.inference import InferenceMixin
-from pallets_keras.models.latents import KL_METRIC
 from pallets_keras.models.preprocessor import PalettePreprocessor
 from pallets_keras.models.presets import PresetMixin
 from pallets_keras.palette import Palette
@@ -124,10 +123,12 @@ class PaletteAutoencoder(InferenceMixin, PresetMixin, keras.Model):
         self.image_size = image_size
         self.beta = keras.Variable(beta, trainable=False, name="beta", dtype="float32")
         self.initial_beta = beta
-        self.latent_shape = tuple(enc[next(iter(enc))].shape[1:])
+        self.latent_shape = lat.code_shape(enc)
         # Only the parts this variant has are tracked (and shown in fit logs).
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
-        self.kl_loss_tracker = keras.metrics.Mean(name=KL_METRIC) if lat.variational else None
+        # The latent's own loss term: "kl_loss" for a VAE, "vq_loss" for a codebook.
+        self.kl_loss_tracker = (keras.metrics.Mean(name=lat.regularizer_metric)
+                                if lat.regularizer_metric else None)
         self.label_loss_tracker = (keras.metrics.Mean(name="label_loss")
                                    if "label_logits" in dec else None)
         self.pixel_accuracy_tracker = keras.metrics.Mean(name="pixel_accuracy")
@@ -257,21 +258,24 @@ class PaletteAutoencoder(InferenceMixin, PresetMixin, keras.Model):
             dict of tensors: "reconstruction" (N,) in nats per image (the
             model's `reconstruction_loss`), "hits" (N, H, W) 1.0 where the
             decoded pixel is right, "kl" (N,) nats or None (no latent
-            distribution), "label" (N,) nats or None (no label head).
+            distribution), "regularizer" (N,) the latent's term of the
+            loss (`Latent.regularizer`: the KL, a codebook's term, or None),
+            "label" (N,) nats or None (no label head).
         """
         rec, hit = self.representation_component.reconstruction(
             x["indices"], outputs, self.reconstruction_loss, self.palette_colors)
         label = None
         if "label_logits" in outputs:
             label = losses.label_binary_crossentropy(x["labels"], outputs["label_logits"])
-        return {"reconstruction": rec, "hits": hit, "kl": self.latent_component.kl(outputs),
-                "label": label}
+        latent = self.latent_component
+        return {"reconstruction": rec, "hits": hit, "kl": latent.kl(outputs),
+                "regularizer": latent.regularizer(outputs), "label": label}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         terms = self.loss_terms(x, y_pred)
         rec = ops.mean(terms["reconstruction"])
         hit = terms["hits"]
-        kl = ops.zeros(()) if terms["kl"] is None else ops.mean(terms["kl"])
+        kl = ops.zeros(()) if terms["regularizer"] is None else ops.mean(terms["regularizer"])
         total = rec + ops.cast(self.beta, kl.dtype) * kl
         label_loss = ops.zeros(())
         if terms["label"] is not None:

@@ -160,7 +160,9 @@ def decode_indices(model, z, labels=None, temperature=0.0, seed=None, guidance_s
     seed = validation.check_seed(seed)
     guidance_scale = check_guidance(model, guidance_scale)
     z = np.asarray(z, "float32")
-    d = model.decoder.get_layer("z").output.shape[-1]
+    # Codes as `encode` returns them and priors draw them; the latent maps
+    # them to the decoder's input (the same array but for a codebook).
+    d = int(np.prod(model.latent_shape))
     if z.ndim != 2 or z.shape[1] != d:
         raise PalletsValueError(f"z: latent codes must have shape (N, {d}) for this "
                                 f"model, got {z.shape}.")
@@ -168,7 +170,7 @@ def decode_indices(model, z, labels=None, temperature=0.0, seed=None, guidance_s
         raise PalletsValueError(
             f"z: {int((~np.isfinite(z)).sum())} latent values are NaN or infinite; "
             "latent codes must be finite.")
-    inputs = {"z": z}
+    inputs = {"z": np.asarray(model.latent_component.decoder_input(model, z), "float32")}
     if model.is_conditional:
         inputs["labels"] = model.labels_array(labels, len(z))
     elif labels is not None and not model.takes_labels:

@@ -69,6 +69,13 @@ _AXES = {
     "labeled_gsvae": ("onehot", "dense", "gumbel", "labeled", False),
     "earring_gsvae": ("onehot", "dense", "gumbel", "conditional", False),
 }
+def _options(latent):
+    """The build options of a variant with this latent and their defaults:
+    `DEFAULTS` and the latent's own (`Latent.defaults`, e.g. a codebook's
+    size), so that a new latent brings its options with it."""
+    return {**DEFAULTS, **registry.get_latent(latent).defaults}
+
+
 # Variant-specific defaults on top of DEFAULTS and the body's `defaults`.
 _OVERRIDES = {
     "onehot_ae": {"latent_dim": 128},
@@ -116,10 +123,11 @@ def register_variant(name, representation, body, latent, conditioning,
         registry.get(axis, value)
     if name in _AXES and not override and _AXES[name] != point:
         raise PalletsValueError(f"A variant named {name!r} is already registered.")
-    unknown = set(defaults) - set(DEFAULTS)
+    known = _options(latent)
+    unknown = set(defaults) - set(known)
     if unknown:
         raise PalletsTypeError(f"Unknown build options {sorted(unknown)}; known: "
-                               f"{sorted(DEFAULTS)}.")
+                               f"{sorted(known)}.")
     _AXES[name] = point
     _OVERRIDES[name] = dict(defaults)
     return name
@@ -157,10 +165,11 @@ def variant_config(variant, palette_size=None, image_size=None, num_labels=None,
     from pallets_keras.palette import Palette
 
     rep, body, latent, cond, recon = axes(variant)
-    unknown = set(overrides) - set(DEFAULTS) - {"reconstruction_loss"}
+    known = _options(latent)
+    unknown = set(overrides) - set(known) - {"reconstruction_loss"}
     if unknown:
         raise PalletsTypeError(f"Unknown build options {sorted(unknown)}; known: "
-                               f"{sorted(DEFAULTS)}.")
+                               f"{sorted(known)}.")
     body_ = registry.get_body(body)
     cond_ = registry.get_conditioning(cond)
     if dataset is not None:
@@ -169,7 +178,7 @@ def variant_config(variant, palette_size=None, image_size=None, num_labels=None,
         image_size = dataset.image_size if image_size is None else image_size
         if cond_.encoder_labels and label_names is None and num_labels is None:
             label_names = list(dataset.label_names or []) or None
-    cfg = {**DEFAULTS, **body_.defaults, **_OVERRIDES.get(variant, {}), **overrides}
+    cfg = {**known, **body_.defaults, **_OVERRIDES.get(variant, {}), **overrides}
     if palette is not None:
         if not isinstance(palette, Palette):
             palette = Palette(palette)
@@ -213,7 +222,7 @@ def build_from_config(cfg):
         reconstruction_loss=cfg["reconstruction_loss"], temperature=cfg["temperature"],
         hard=cfg["hard"], seed=cfg["seed"], variant=cfg["variant"], name=cfg["variant"],
         build_options={k: list(v) if isinstance(v, tuple) else v
-                       for k, v in cfg.items() if k in DEFAULTS})
+                       for k, v in cfg.items() if k in _options(cfg["latent"])})
 
 
 def build(variant, palette_size=None, image_size=None, num_labels=None, palette=None,

@@ -10,5 +10,7 @@ from pallets_keras.models.latents.base import KL_METRIC, Latent
 from pallets_keras.models.latents.gaussian import GaussianLatent
 from pallets_keras.models.latents.gumbel import GumbelLatent
 from pallets_keras.models.latents.none import NoLatent
+from pallets_keras.models.latents.vector_quantized import VectorQuantizedLatent
 
-__all__ = ["KL_METRIC", "Latent", "NoLatent", "GaussianLatent", "GumbelLatent"]
+__all__ = ["KL_METRIC", "Latent", "NoLatent", "GaussianLatent", "GumbelLatent",
+           "VectorQuantizedLatent"]

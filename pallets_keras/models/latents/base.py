@@ -28,6 +28,11 @@ class Latent:
         tuning_family: str, the KerasTuner search family (`hypermodels`).
         sizes: tuple of the build options that size the code (what `pallets
             zoo info` shows).
+        defaults: dict, build options of this latent's own with their
+            defaults (e.g. a codebook's size), added to `variants.DEFAULTS`
+            for the variants that use it.
+        regularizer_metric: str or None, the fit-log name of the latent's
+            loss term (`regularizer`): "kl_loss" for a variational latent.
         code_kind: str, what `code` returns: "continuous" (real vectors) or
             "categorical" (one-hot classes of `latent_shape` (N, C)). Priors
             declare the kinds they serve (`Prior.code_kinds`), so a new latent
@@ -41,6 +46,11 @@ class Latent:
     tuning_family = "ae"
     sizes = ("latent_dim",)
     code_kind = "continuous"
+    defaults = {}
+
+    @property
+    def regularizer_metric(self):
+        return KL_METRIC if self.variational else None
 
     # ---------------------------------------------------------------- graph
     def encoder_end(self, x, cfg):
@@ -66,11 +76,17 @@ class Latent:
     def metrics(self):
         """The tracker names this latent adds to fit logs (`KL_METRIC`, "kl_loss",
         for a variational one)."""
-        return (KL_METRIC,) if self.variational else ()
+        return (self.regularizer_metric,) if self.regularizer_metric else ()
 
     def kl(self, outputs):
         """The KL term per image (batch,) from the model's outputs, or None."""
         return None
+
+    def regularizer(self, outputs):
+        """The latent's term of the training loss per image (batch,), weighted
+        by the model's `beta`: the KL for a variational latent (the default),
+        another term for a latent with one (a codebook's), else None."""
+        return self.kl(outputs)
 
     def kl_ceiling(self, latent_shape):
         """The largest KL per image the latent can reach, or None (unbounded)."""
@@ -91,6 +107,19 @@ class Latent:
         """Deterministic codes (N, size) float32 from the encoder's numpy
         outputs (`model.posterior`): what `encode` returns."""
         raise NotImplementedError
+
+    def code_shape(self, encoder_outputs):
+        """The shape of one image's code, `model.latent_shape`: (D,) or (N, C),
+        from the encoder's symbolic outputs (by default its first one; a
+        serialized model may list its outputs in another order, so a latent
+        with several outputs of different shapes names the one)."""
+        return tuple(next(iter(encoder_outputs.values())).shape[1:])
+
+    def decoder_input(self, model, codes):
+        """The decoder's z (n, `size`) for codes (n, prod(latent_shape)) as
+        `code` returns them and priors draw them; the same array for latents
+        whose code is the decoder's input."""
+        return codes
 
     def training_prior(self, model):
         """The `Prior` `model` was trained against.
