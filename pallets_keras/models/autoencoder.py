@@ -303,24 +303,12 @@ class PaletteAutoencoder(InferenceMixin, PresetMixin, keras.Model):
         return prep
 
     def labels_array(self, labels, n, name="labels"):
-        """Labels as (n, L) float32 from an array, or a dict {name: 0/1} (other
-        labels 0). None for unconditioned models (`PalettePreprocessor`).
-
-        Args:
-            labels: None, a dict {label name: 0 or 1}, an (L,) array (the same
-                labels for every image) or an (n, L) array of 0/1 values or
-                probabilities in [0, 1].
-            n: int, the number of images.
-            name: str, the argument's name in error messages.
-
-        Returns:
-            float32 (n, L), or None for a model without labels.
-
-        Raises:
-            PalletsTypeError: labels given as a label name, a list of names, ...
-            PalletsKeyError: a dict naming a label the model does not have.
-            PalletsValueError: a wrong shape, a value outside [0, 1], labels
-                for a model that takes none, or none for one that needs them.
+        """Labels as (n, L) float32 from the forms users pass (None, a dict
+        {name: 0/1} with other labels 0, an (L,) or (n, L) array); None for
+        unconditioned models. The preprocessor's `labels_array`
+        (`PalettePreprocessor`) does the work and documents the forms and the
+        errors it raises (`PalletsTypeError`, `PalletsKeyError`,
+        `PalletsValueError`, naming `name`).
 
         Example:
         >>> cvae.labels_array({"earring": 1}, 4).shape
