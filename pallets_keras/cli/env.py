@@ -7,23 +7,13 @@ sets `KERAS_BACKEND` first, then imports what it needs.
 
 import contextlib
 import os
-import re
 import sys
-import threading
 
 import click
 
 from pallets_keras.errors import PalletsValueError
 
 BACKENDS = ("tensorflow", "jax", "torch")
-
-# Lines the backends' C++ runtimes print however TF_CPP_MIN_LOG_LEVEL is set
-# (absl writes everything before its InitializeLog() to stderr): glog-style
-# "I0000 00:00:... file.cc:31] ..." records and the absl banner.
-_NATIVE_NOISE = re.compile(
-    rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
-    rb"|[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./+-]+:\d+\] "
-    rb"|To enable the following instructions: .*rebuild TensorFlow)")
 
 # While a command runs with the native filter on, Python's own messages
 # (notes, progress bars) go straight to the real stderr through this stream,
@@ -99,44 +89,22 @@ def progress_to_stderr():
 @contextlib.contextmanager
 def filtered_native_stderr(enabled=True):
     """Drops the backends' native log lines from file descriptor 2 while the
-    block runs (they bypass Python, and TF prints some whatever
-    TF_CPP_MIN_LOG_LEVEL says); every other line passes through at once."""
+    block runs (`pallets_keras.native_logs.filtered_stderr`); notes and
+    progress bars written through `stream()` go to the real stderr."""
     global _stream
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # e.g. a captured stderr
-        fd = None
-    if not enabled or fd is None:
+    if not enabled:
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    read_end, write_end = os.pipe()
-    os.dup2(write_end, fd)
-    os.close(write_end)
+    from pallets_keras.native_logs import filtered_stderr
 
-    def pump():
-        with os.fdopen(read_end, "rb") as src:
-            for line in src:
-                if _NATIVE_NOISE.match(line):
-                    continue
-                view = memoryview(line)
-                while view:
-                    try:
-                        view = view[os.write(saved, view):]
-                    except OSError:
-                        break
-
-    thread = threading.Thread(target=pump, name="pallets-stderr", daemon=True)
-    thread.start()
-    _stream = os.fdopen(os.dup(saved), "w", buffering=1, encoding=sys.stderr.encoding,
-                        errors="backslashreplace")
-    try:
-        yield
-    finally:
-        _stream.close()
-        _stream = None
-        sys.stderr.flush()
-        os.dup2(saved, fd)  # the pipe's last write end closes: the pump sees EOF
-        thread.join(timeout=5)
-        os.close(saved)
+    with filtered_stderr() as real:
+        if real is None:
+            yield
+            return
+        _stream = os.fdopen(os.dup(real), "w", buffering=1, encoding=sys.stderr.encoding,
+                            errors="backslashreplace")
+        try:
+            yield
+        finally:
+            _stream.close()
+            _stream = None

@@ -416,6 +416,12 @@ def save_preset(model, path, metadata=None, overwrite=False):
         # save_weights also writes a compiled model's optimizer state (2x the
         # weights for Adam) and its config carries the optimizer; a preset
         # ships the model alone, through an uncompiled twin.
+        if keras.backend.backend() != "tensorflow":
+            # Keras' serialization imports TensorFlow when it is installed:
+            # first, without its native log lines on the user's stderr.
+            from pallets_keras.native_logs import import_tensorflow_quietly
+
+            import_tensorflow_quietly()
         twin = type(model).from_config(model.get_config())
         twin.set_weights(model.get_weights())
         config = keras.saving.serialize_keras_object(twin)
