@@ -115,19 +115,11 @@ def image_files(paths):
 
 
 def read_image(path):
-    """(H, W, 4) uint8 RGBA of an image file, alpha kept."""
-    from PIL import Image, UnidentifiedImageError
+    """(H, W, 4) uint8 RGBA of an image file's first frame, alpha kept
+    (`folder.read_image`, the loader's own reader)."""
+    from pallets_keras.datasets.folder import read_image
 
-    from pallets_keras.datasets.folder import to_rgba
-
-    try:
-        with Image.open(path) as image:
-            image.seek(0)
-            image.load()
-            return to_rgba(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, EOFError) as e:
-        raise PalletsFileError(f"cannot read {path} as an image ({type(e).__name__}: "
-                               f"{e})") from None
+    return read_image(path)
 
 
 def upscale(rgba, scale):

@@ -246,10 +246,23 @@ def _to_rgba(image):
     return rgba, hidden
 
 
-def _read(file, frames="all"):
+def read_image(path):
+    """(H, W, 4) uint8 RGBA of one image file's first frame, alpha kept, in
+    any format Pillow reads (the reader `load` and the CLI share).
+
+    Raises:
+        PalletsValueError: the file is not an image Pillow can read.
+
+    Example:
+    >>> # rgba = read_image("punk1.png")
+    """
+    return _read(path, frames="first", hint="Re-export it as PNG")[0][1]
+
+
+def _read(file, frames="all", hint="Re-export it as PNG, or move it out of the folder"):
     """[(frame index, (H, W, 4) uint8 RGBA, transparent pixels that had RGB
     other than 0), ...] for every frame of `file` (the first only with
-    frames="first")."""
+    frames="first"); `hint` ends the error for an unreadable file."""
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
     try:
@@ -264,8 +277,7 @@ def _read(file, frames="all"):
                     for i, frame in enumerate(ImageSequence.Iterator(image))]
     except (UnidentifiedImageError, OSError, SyntaxError, EOFError, ValueError) as e:
         raise PalletsValueError(
-            f"Cannot read {file} as an image ({type(e).__name__}: {e}). Re-export "
-            f"it as PNG, or move it out of the folder.") from e
+            f"Cannot read {file} as an image ({type(e).__name__}: {e}). {hint}.") from e
 
 
 # ------------------------------------------------------------------ tiles
