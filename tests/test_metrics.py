@@ -227,6 +227,59 @@ def test_evaluate_on_a_vae(tiny_dataset):
     assert got["novelty"] == metrics.novelty(samples, tiny_dataset.indices)["novelty"]
 
 
+def test_baseline_without_a_palette_counts_every_colour_used():
+    """With no palette the number of colours is the highest index used, in
+    train or test, plus one; colour 3 is the mode of one position."""
+    train = np.array([[[3, 1]], [[3, 0]], [[0, 1]]])  # mode image [[3, 1]]
+    test = np.array([[[3, 1]], [[3, 2]]])
+    got = metrics.baseline(train, test)
+    assert got == {"pixel_accuracy": 3 / 4, "exact_images": 0.5}
+    # A test colour above every train colour still fits the count.
+    assert metrics.baseline(train, np.array([[[4, 1]]]))["pixel_accuracy"] == 0.5
+
+
+def test_evaluate_scores_an_rgba_models_raw_output_image_by_image(tiny_dataset, monkeypatch):
+    """exact_images_raw is the share of images whose every raw pixel is right:
+    here image 0 of 4 exact, one channel of one pixel off in image 1, the
+    rest far off; reconstructions are scored with the foreground figure."""
+    model = tiny_model("rgba_ae", tiny_dataset)
+    test = tiny_dataset.subset(slice(0, 4))
+    raw = test.rgba().copy()
+    raw[1, 0, 0, 3] ^= 1
+    raw[2:] = 255 - raw[2:]
+    monkeypatch.setattr(model, "decode_rgba_raw", lambda z, labels=None: raw.copy())
+    got = metrics.evaluate(model, test)
+    assert got["exact_images_raw"] == 0.25
+    assert got["pixel_accuracy_raw"] == (raw == test.rgba()).all(-1).mean()
+    pred = test.palette.encode(raw, snap=True)
+    want = metrics.pixel_accuracy(test.indices, pred, test.palette)
+    assert {k: got[k] for k in want} == want and "pixel_accuracy_foreground" in want
+    assert got["exact_images"] == metrics.exact_images(test.indices, pred) >= 0.25
+
+
+def test_evaluate_pins_its_noise_and_samples_with_seed(tiny_dataset):
+    """seed reaches the ELBO's noise and the prior samples behind novelty."""
+    model = tiny_model("onehot_vae", tiny_dataset)
+    got = metrics.evaluate(model, tiny_dataset, train=tiny_dataset, n_samples=16, seed=3)
+    assert got["neg_elbo"] == metrics.elbo(model, tiny_dataset, seed=3)["neg_elbo"]
+    samples = model.decode_indices(model.sample_latent(16, 3, prior="training"))
+    assert got["novelty"] == metrics.novelty(samples, tiny_dataset.indices)["novelty"]
+    assert got["nearest_hamming"] == metrics.novelty(
+        samples, tiny_dataset.indices)["nearest_hamming"]
+
+
+def test_evaluate_feeds_an_encoder_with_labels_its_own(tiny_dataset):
+    """A labeled VAE's ELBO is taken with the test set's labels in the model's
+    order, whatever order the data set keeps them in."""
+    model = tiny_model("labeled_vae", tiny_dataset)
+    shuffled = tiny_dataset.select_labels(tiny_dataset.label_names[::-1])
+    got = metrics.evaluate(model, shuffled, seed=2)
+    want = metrics.elbo(model, tiny_dataset, seed=2)["neg_elbo"]
+    assert got["neg_elbo"] == pytest.approx(want, rel=1e-6)
+    assert metrics.elbo(model, shuffled.select_labels(model.label_names), seed=2)[
+        "neg_elbo"] == pytest.approx(want, rel=1e-6)
+
+
 # ---------------------------------------------------------------- collapse
 def _zero_dense(model, sub, name, bias=None):
     layer = getattr(model, sub).get_layer(name)
@@ -382,6 +435,7 @@ def test_evaluate_adds_the_data_sets_conditional_metrics(tiny_dataset):
     calls = []
 
     def own_check(model, label_rows, n, seed):
+        assert model is evaluated  # the model itself, not a stand-in
         calls.append((label_rows.shape, n, seed))
         return {"own_check": float(label_rows.sum())}
 
@@ -390,7 +444,8 @@ def test_evaluate_adds_the_data_sets_conditional_metrics(tiny_dataset):
     train, test = ds.split(test_fraction=0.25)
     test = test.select_labels(ds.label_names)
     assert test.conditional_metrics == (own_check,)
-    got = metrics.evaluate(tiny_model("cvae", ds), test, n_samples=8, seed=3)
+    evaluated = tiny_model("cvae", ds)
+    got = metrics.evaluate(evaluated, test, n_samples=8, seed=3)
     assert calls == [((len(test), 3), 8, 3)]
     assert got["own_check"] == float(test.labels.sum())
     metrics.evaluate(tiny_model("onehot_vae", ds), ds, n_samples=8)
