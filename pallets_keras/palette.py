@@ -513,9 +513,9 @@ class Palette:
         """One-hot (..., K) of `indices`; meant for a batch, not a whole data set."""
         indices = np.asarray(indices)
         if not np.issubdtype(indices.dtype, np.integer):
-            raise TypeError(f"one_hot takes integer indices, got {indices.dtype}.")
+            raise PalletsTypeError(f"one_hot takes integer indices, got {indices.dtype}.")
         if indices.size and (indices.min() < 0 or indices.max() >= len(self)):
-            raise ValueError(
+            raise PalletsValueError(
                 f"Indices must be in [0, {len(self)}), got range "
                 f"[{indices.min()}, {indices.max()}].")
         out = np.zeros(indices.shape + (len(self),), dtype=dtype)
@@ -523,8 +523,16 @@ class Palette:
         return out
 
     def index_of(self, rgba):
-        """The index of one colour, e.g. `pal.index_of((255, 217, 38, 255))`."""
-        return int(self.encode(np.asarray(rgba, np.uint8).reshape(1, 4))[0])
+        """The index of one colour, e.g. `pal.index_of((255, 217, 38, 255))`.
+
+        Raises:
+            PalletsValueError: not 4 values in 0-255, or not a palette colour.
+        """
+        rgba = np.asarray(rgba)
+        if rgba.shape != (4,):
+            raise PalletsValueError(f"index_of takes one RGBA colour (4 values), got shape "
+                                    f"{rgba.shape}.")
+        return int(self.encode(_check_rgba(rgba[None], "the colour"))[0])
 
     # ------------------------------------------------------------ equality
     def __eq__(self, other):
@@ -544,10 +552,10 @@ class Palette:
     @classmethod
     def from_config(cls, config):
         if not isinstance(config, dict) or "colors" not in config:
-            raise ValueError("A palette config is a dict with a 'colors' list.")
+            raise PalletsValueError("A palette config is a dict with a 'colors' list.")
         colors = np.asarray(config["colors"])
         if colors.size and not np.issubdtype(colors.dtype, np.integer):
-            raise ValueError(
+            raise PalletsValueError(
                 "A palette config's 'colors' must be integers 0-255, got "
                 f"{colors.dtype} values.")
         return cls(colors.astype(np.int64), name=config.get("name"))

@@ -163,6 +163,82 @@ def test_len_eq_hash_one_hot():
         a.colors[0, 0] = 1
 
 
+def test_errors_name_the_problem():
+    from pallets_keras.errors import PalletsTypeError, PalletsValueError
+
+    a = Palette(rgba([0, 0, 0, 0], [255, 0, 0, 255]))
+    with pytest.raises(PalletsTypeError, match=r"^one_hot takes integer indices, got float64\.$"):
+        a.one_hot(np.array([0.5]))
+    with pytest.raises(PalletsValueError, match=r"^Indices must be in \[0, 2\), got range "
+                                                r"\[-1, 3\]\.$"):
+        a.one_hot(np.array([-1, 3]))
+    assert a.one_hot(np.array([1]), dtype="uint8").dtype == np.uint8
+    with pytest.raises(PalletsValueError, match="outside 0-255"):
+        a.index_of((300, 0, 0, 255))
+    with pytest.raises(PalletsValueError, match=r"4 values\), got shape \(3,\)"):
+        a.index_of((255, 0, 0))
+    with pytest.raises(PalletsValueError, match=r"^A palette config is a dict with a 'colors'"):
+        Palette.from_config(["not", "a", "dict"])
+    with pytest.raises(PalletsValueError, match=r"^A palette config's 'colors' must be integers "
+                                                r"0-255, got float64 values\.$"):
+        Palette.from_config({"colors": [[0.5, 0, 0, 0]]})
+
+
+def test_hash_and_repr():
+    a = Palette(rgba([0, 0, 0, 0], [255, 0, 0, 255]), name="punks")
+    b = Palette(rgba([0, 0, 0, 0], [0, 255, 0, 255]))
+    assert hash(a) == hash(a.colors.tobytes()) != hash(b)
+    assert len({a, b, Palette(a.colors)}) == 2
+    assert repr(a) == "<Palette 'punks': 2 colours>" and repr(b) == "<Palette: 2 colours>"
+
+
+def test_snap_report_reads_as_a_sentence():
+    report = SnapReport(pixels_moved=3, total_pixels=8,
+                        colors_moved=np.zeros((2, 4), np.uint8))
+    assert str(report) == ("3 of 8 pixels (37.50%) in 2 off-palette colours were snapped to "
+                           "their nearest palette colour")
+
+
+def test_unique_colors_of_no_pixels_and_across_chunks(monkeypatch):
+    from pallets_keras import palette
+
+    empty, counts = palette.unique_colors(np.zeros((0, 4), np.uint8), return_counts=True)
+    assert empty.shape == counts.shape == (0,)
+    assert empty.dtype == np.uint32 and counts.dtype == np.int64
+    assert palette.unique_colors(np.zeros((0, 4), np.uint8)).shape == (0,)
+    img = np.random.default_rng(0).integers(0, 3, (5, 7, 4)).astype(np.uint8) * 100
+    packed = img.reshape(-1, 4).astype(np.uint32)
+    packed = packed[:, 0] << 24 | packed[:, 1] << 16 | packed[:, 2] << 8 | packed[:, 3]
+    want, want_counts = np.unique(packed, return_counts=True)
+    monkeypatch.setattr(palette, "_CHUNK", 4)  # 35 pixels in 9 chunks
+    got, got_counts = palette.unique_colors(img, return_counts=True)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_counts, want_counts)
+    np.testing.assert_array_equal(palette.unique_colors(img), want)
+
+
+def test_pool_by_hand():
+    """Bins of 2**s per channel, the smallest s whose bins fit; each bin the
+    weighted mean of its points and the sum of their weights."""
+    from pallets_keras.palette import _pool
+
+    points = np.array([[0, 0, 0], [1, 1, 1], [255, 255, 255], [254, 254, 254]], np.uint8)
+    means, weights = _pool(points, np.array([1.0, 3.0, 2.0, 2.0]), limit=2)
+    np.testing.assert_allclose(means, [[0.75] * 3, [254.5] * 3])
+    np.testing.assert_allclose(weights, [4.0, 4.0])
+    # limit 3 is met with s = 1 too: (0, 1) share a bin, 254 and 255 share one.
+    means, weights = _pool(points, np.ones(4), limit=3)
+    np.testing.assert_allclose(weights, [2.0, 2.0])
+    # Enough room: no two points share a bin at s = 1 when they differ by 2.
+    spread = np.array([[0, 0, 0], [2, 0, 0], [4, 0, 0]], np.uint8)
+    means, weights = _pool(spread, np.ones(3), limit=3)
+    np.testing.assert_allclose(means, spread)
+    # A tighter limit needs a coarser bin: s = 2 joins 0 and 2, s = 3 all three.
+    means, weights = _pool(spread, np.array([1.0, 1.0, 2.0]), limit=1)
+    np.testing.assert_allclose(means, [[2.5, 0, 0]])
+    np.testing.assert_allclose(weights, [4.0])
+
+
 # ------------------------------------------------------------ JSON
 def test_json_round_trip(tmp_path, tiny_palette):
     pal = Palette(tiny_palette.colors, name="tiny")
