@@ -239,6 +239,40 @@ def test_pool_by_hand():
     np.testing.assert_allclose(weights, [4.0])
 
 
+@pytest.mark.parametrize("budget, weights, sizes, want", [
+    (0, (5, 1), (9, 9), (0, 0)),          # nothing to share
+    (4, (5, 1), (9, 0), (4, 0)),          # one group only: all to it, up to its colours
+    (4, (5, 1), (2, 0), (2, 0)),
+    (4, (5, 1), (0, 9), (0, 4)),
+    (4, (5, 1), (0, 3), (0, 3)),
+    (1, (5, 5), (9, 9), (1, 0)),          # one colour: the heavier group, opaque on a tie
+    (1, (4, 5), (9, 9), (0, 1)),
+    (10, (3, 1), (20, 20), (8, 2)),       # in proportion: round(10 * 1 / 4) = 2
+    (10, (99, 1), (20, 20), (9, 1)),      # at least one each
+    (10, (1, 99), (20, 20), (1, 9)),
+    (10, (1, 1), (20, 3), (7, 3)),        # the translucent group has 3: the rest opaque
+    (10, (1, 1), (20, 5), (5, 5)),        # exactly its colours: no spill
+    (10, (1, 1), (2, 20), (2, 8)),        # the opaque group has 2: the rest translucent
+    (10, (1, 1), (2, 3), (2, 3)),         # both too small: each gets its own
+])
+def test_share_budget_by_hand(budget, weights, sizes, want):
+    from pallets_keras.palette import _share_budget
+
+    assert _share_budget(budget, *weights, *sizes) == want
+
+
+def test_check_max_colors_bounds():
+    from pallets_keras.errors import PalletsValueError
+    from pallets_keras.palette import MAX_PIL_COLORS, check_max_colors
+
+    assert check_max_colors(MAX_PIL_COLORS, "mediancut") == MAX_PIL_COLORS
+    assert check_max_colors(MAX_PIL_COLORS + 1, "kmeans") == MAX_PIL_COLORS + 1
+    assert check_max_colors(np.int64(3)) == 3 and type(check_max_colors(np.int64(3))) is int
+    with pytest.raises(PalletsValueError, match=r"^max_colors=257 with quantizer='fastoctree': "
+                                                r"Pillow's quantizers make at most 256 colours"):
+        check_max_colors(257, "fastoctree", method_arg="quantizer")
+
+
 # ------------------------------------------------------------ JSON
 def test_json_round_trip(tmp_path, tiny_palette):
     pal = Palette(tiny_palette.colors, name="tiny")
