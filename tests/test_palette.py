@@ -273,6 +273,71 @@ def test_check_max_colors_bounds():
         check_max_colors(257, "fastoctree", method_arg="quantizer")
 
 
+def _group(colors, counts):
+    return np.array(colors, np.uint8), np.array(counts, np.int64)
+
+
+def test_kmeans_groups_weigh_colours_by_their_pixels_and_keep_extremes():
+    from pallets_keras.palette import _quantize_group
+
+    # One opaque colour for a black pixel and 99 light ones: the weighted mean.
+    colors, counts = _group([[0, 0, 0, 255], [200, 200, 200, 255]], [1, 99])
+    (centre,) = _quantize_group(colors, counts, 1, "kmeans", 0, translucent=False)
+    np.testing.assert_array_equal(centre, [198, 198, 198, 255])
+    # Enough colours for black alone: it stays exactly black and opaque.
+    colors, counts = _group([[0, 0, 0, 255], [200, 0, 0, 255], [210, 0, 0, 255]], [5, 1, 1])
+    got = _quantize_group(colors, counts, 2, "kmeans", 0, translucent=False)
+    assert [0, 0, 0, 255] in got.tolist() and [205, 0, 0, 255] in got.tolist()
+    # Translucent centres keep their alpha inside 1-254, never 0 or 255.
+    colors, counts = _group([[9, 9, 9, 1], [9, 9, 9, 2], [50, 50, 50, 254],
+                             [52, 50, 50, 254]], [1, 1, 1, 1])
+    got = _quantize_group(colors, counts, 2, "kmeans", 0, translucent=True)
+    assert sorted(got[:, 3].tolist()) == [2, 254]
+
+
+def test_kmeans_on_many_colours_pools_them_first(monkeypatch):
+    """Above _MAX_KMEANS_COLORS distinct colours k-means runs on `_pool`'s
+    weighted bins, not on every colour."""
+    from sklearn.cluster import KMeans
+
+    from pallets_keras import palette
+
+    rng = np.random.default_rng(0)
+    colors = np.unique(rng.integers(0, 256, (40, 3)), axis=0).astype(np.uint8)
+    colors = np.concatenate([colors, np.full((len(colors), 1), 255, np.uint8)], 1)
+    counts = rng.integers(1, 50, len(colors))
+    monkeypatch.setattr(palette, "_MAX_KMEANS_COLORS", 8)
+    got = palette._quantize_group(colors, counts, 3, "kmeans", 0, translucent=False)
+    points, weights = palette._pool(colors[:, :3], counts.astype(np.float64), 8)
+    assert len(points) <= 8
+    km = KMeans(n_clusters=3, n_init=1, random_state=0, max_iter=100).fit(
+        points, sample_weight=weights)
+    want = np.clip(np.round(km.cluster_centers_), 0, 255).astype(np.uint8)
+    want = np.concatenate([want, np.full((3, 1), 255, np.uint8)], 1)
+    assert sorted(got.tolist()) == sorted(want.tolist())
+
+
+def test_pillow_quantizers_on_translucent_colours_use_one_that_takes_rgba():
+    """Median cut cannot quantize RGBA in Pillow: translucent groups fall back
+    to fast octree, and their palette keeps its alpha."""
+    from pallets_keras.palette import _pil_quantize
+
+    points = np.array([[200, 0, 0, 100], [0, 0, 200, 30], [0, 200, 0, 180]], np.uint8)
+    got = _pil_quantize(points, np.array([5, 5, 5]), 3, "mediancut", translucent=True)
+    assert got.shape[1] == 4 and sorted(got[:, 3].tolist()) == [30, 100, 180]
+
+
+def test_pillow_quantizers_weigh_huge_counts_in_proportion():
+    """Counts above 2 M pixels are scaled down to a strip of about 2 M, in
+    proportion: a colour with 3/4 of the pixels still outweighs the rest."""
+    from pallets_keras.palette import _pil_quantize
+
+    points = np.array([[250, 0, 0], [0, 0, 250]], np.uint8)
+    (centre,) = _pil_quantize(points, np.array([30_000_000, 10_000_000]), 1, "mediancut",
+                              translucent=False)
+    assert centre[0] > centre[2]
+
+
 # ------------------------------------------------------------ JSON
 def test_json_round_trip(tmp_path, tiny_palette):
     pal = Palette(tiny_palette.colors, name="tiny")
