@@ -29,6 +29,7 @@ import keras_tuner as kt
 from pallets_keras import training
 from pallets_keras.models import build as build_model
 from pallets_keras.models import registry
+from pallets_keras.models.latents import GumbelLatent
 from pallets_keras.models.variants import axes
 from pallets_keras.random_utils import set_random_seed
 
@@ -45,9 +46,9 @@ RUN_LOG = "pallets_runs.jsonl"
 
 
 def family(variant):
-    """"ae", "vae", "cvae" or "gumbel" for a variant name (ValueError if unknown):
-    the latent's `tuning_family`, and "cvae" for a "vae" whose labels reach the
-    decoder."""
+    """The search family of a variant (a key of `HYPERMODELS`; ValueError if
+    the variant is unknown): its latent's `tuning_family`, and "cvae" for a
+    "vae" whose labels reach the decoder."""
     _, _, latent, conditioning, _ = axes(variant)
     name = registry.get_latent(latent).tuning_family
     if name == "vae" and registry.get_conditioning(conditioning).decoder_labels:
@@ -221,7 +222,7 @@ class GumbelHyperModel(VAEHyperModel):
     """Gumbel-Softmax VAEs: N variables x C classes, beta and warm-up, straight-through
     or soft samples, and the temperature schedule tau = max(tau_min, tau0 exp(-rate step))."""
 
-    family = "gumbel"
+    family = GumbelLatent.tuning_family
 
     def latent_space(self, hp):
         return {"latent_dim": hp.Choice("latent_dim", [8, 16, 32, 64], default=32),

@@ -17,6 +17,7 @@ from keras import ops
 from pallets_keras import losses
 from pallets_keras.models import parts, registry
 from pallets_keras.models.inference import InferenceMixin
+from pallets_keras.models.latents.gaussian import GaussianLatent
 from pallets_keras.models.preprocessor import PalettePreprocessor
 from pallets_keras.models.presets import PresetMixin
 from pallets_keras.palette import Palette
@@ -78,7 +79,7 @@ class PaletteAutoencoder(InferenceMixin, PresetMixin, keras.Model):
     >>> rgba = model.sample(4, seed=0)
     """
 
-    def __init__(self, encoder, decoder, representation="onehot", latent="gaussian",
+    def __init__(self, encoder, decoder, representation="onehot", latent=GaussianLatent.name,
                  conditioning="none", palette_colors=None, label_names=None, beta=1.0,
                  label_weight=1.0, reconstruction_loss="categorical", temperature=1.0,
                  hard=True, seed=None, variant=None, build_options=None, **kwargs):

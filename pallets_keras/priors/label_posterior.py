@@ -33,7 +33,8 @@ class LabelPosteriorPrior(Prior):
     Args:
         latent_dim: int, D.
         num_labels: int, L.
-        latent: str, the registered latent the codes come from.
+        latent: str, the registered latent the codes come from (None: the
+            Gaussian one).
         num_classes: int, C per categorical variable (gumbel only).
         scale: float > 0, multiplies each posterior's standard deviation.
 
@@ -46,8 +47,12 @@ class LabelPosteriorPrior(Prior):
     code_kinds = ("continuous", "categorical")
     conditional = True
 
-    def __init__(self, latent_dim, num_labels, latent="gaussian", num_classes=None, scale=1.0):
+    def __init__(self, latent_dim, num_labels, latent=None, num_classes=None, scale=1.0):
         super().__init__(latent_dim)
+        if latent is None:  # the Gaussian latent, by its registered name
+            from pallets_keras.models.latents.gaussian import GaussianLatent
+
+            latent = GaussianLatent.name
         if not self.serves(latent):
             raise PalletsValueError(f"latent={latent!r}: a label_posterior prior serves "
                                     "latents of continuous or categorical codes.")
