@@ -19,7 +19,6 @@ from pallets_keras.cli.train import (
     _load,
     _score_and_save,
     _split,
-    _summary,
     fit_options,
 )
 from pallets_keras.errors import PalletsFileError, PalletsValueError
@@ -110,6 +109,7 @@ def finetune(**p):
     inputs.precheck_preset(name)
     ds = _load(p)
     from pallets_keras import training, zoo
+    from pallets_keras.zoo.metadata import training_record
 
     resolved = inputs.resolve_preset(name)
     base = zoo.info(resolved)
@@ -141,7 +141,7 @@ def finetune(**p):
     report = history.report
     if report["resumed_from_epoch"]:
         note(f"resumed a cut run after {plural(report['resumed_from_epoch'], 'epoch')}")
-    summary = _summary(history, time.time() - t0)
+    summary = training_record(history, time.time() - t0)
     summary.update(best_epoch=report["best_epoch"], stopped_by=report["stopped_by"])
     if report["diverged"]:
         summary["diverged"] = report["diverged"]

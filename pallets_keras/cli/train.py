@@ -57,12 +57,6 @@ def _split(ds):
     return ds.split(test_fraction=0.1, seed=0)
 
 
-def _summary(history, seconds):
-    from pallets_keras.zoo.metadata import training_record
-
-    return training_record(history, seconds)
-
-
 def _data_record(spec, ds, p, train, val):
     from pallets_keras.zoo.metadata import data_record
 
@@ -143,6 +137,7 @@ def train(**p):
     from pallets_keras import training
     from pallets_keras.models import build
     from pallets_keras.models.variants import axes
+    from pallets_keras.zoo.metadata import training_record
 
     variant = p["variant"]
     if axes(variant)[3] != "none" and not ds.label_names:
@@ -160,7 +155,7 @@ def train(**p):
         history = training.fit(model, train_ds, epochs=p["epochs"],
                                batch_size=p["batch_size"], learning_rate=p["lr"],
                                validation=val, seed=p["seed"], verbose=progress_verbose())
-    summary = _summary(history, time.time() - t0)
+    summary = training_record(history, time.time() - t0)
     if val is not None:
         summary.update(_held_out_score(training.reconstruction_accuracy(model, val)))
     meta = {
