@@ -5,6 +5,10 @@ import os
 import numpy as np
 import pytest
 
+# A run that names no backend (a plain `pytest`) runs everything: the
+# backend-independent tests and every share of tests/_backend_share.py.
+os.environ.setdefault("PALLETS_KERAS_TEST_EVERYTHING",
+                      "0" if "KERAS_BACKEND" in os.environ else "1")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # XLA's compile time (seconds per tiny model) would triple the TensorFlow test
@@ -78,7 +82,8 @@ def pytest_collection_modifyitems(config, items):
     backend, and plumbing tests (CLI commands, KerasTuner's oracles and
     resume, kill-safe saving) whose model work other tests check on every
     backend. Keeps `make test` within CI's time."""
-    if os.environ.get("KERAS_BACKEND", INDEPENDENT_BACKEND) == INDEPENDENT_BACKEND:
+    if (os.environ["PALLETS_KERAS_TEST_EVERYTHING"] == "1"
+            or os.environ["KERAS_BACKEND"] == INDEPENDENT_BACKEND):
         return
     kept, dropped = [], []
     for item in items:

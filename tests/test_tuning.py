@@ -425,6 +425,7 @@ def trial_statuses(directory):
 
 
 @pytest.mark.slow
+@pytest.mark.backend_independent  # KerasTuner's oracle plumbing; trials train on every backend
 def test_resume_after_sigkill(tiny_dataset, tmp_path, jax_cache):
     directory = tmp_path / "search"
     with Procs(tmp_path, tiny_dataset, "onehot_conv_ae", jax_cache) as procs:
@@ -459,6 +460,7 @@ def test_resume_after_sigkill(tiny_dataset, tmp_path, jax_cache):
 
 
 @pytest.mark.slow
+@pytest.mark.backend_independent  # KerasTuner's gRPC oracle; trials train on every backend
 def test_distributed_chief_and_two_workers(tiny_dataset, tmp_path, jax_cache):
     directory = tmp_path / "search"
     env = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port())}

@@ -1,8 +1,10 @@
-"""The sample figures the zoo publishes hold on every backend: re-measured
-through `model.sample` and the punk judge, against the numbers each preset
-records (docs/zoo.md, README)."""
+"""The sample figures the zoo publishes hold: re-measured through
+`model.sample` and the punk judge, against the numbers each preset records
+(docs/zoo.md, README), each preset once per `make test` on one backend in
+turn (the demo's preset on all three)."""
 
 import pytest
+from _backend_share import backend_share
 
 from pallets_keras import zoo
 from pallets_keras.datasets import cpunks
@@ -20,22 +22,16 @@ def punk_split(cpunks_cache):
     return cpunks.load(cache_dir=cpunks_cache).split()
 
 
-# Every preset that records sample figures is re-measured in each `make test`:
-# two on every backend (a plain and a conditional one), the others shared out
-# among the three backends in turn, so each figure is recomputed once per run
-# and each backend decodes a third of the zoo.
-EVERY_BACKEND = ("onehot_conv_ae", "conv_cvae")
-BACKENDS = ("tensorflow", "jax", "torch")
+# Every preset that records sample figures is re-measured once per `make test`:
+# the demo's preset on every backend, the others dealt out among the three
+# backends (tests/_backend_share.py), so each backend decodes a third of the zoo.
+EVERY_BACKEND = ("onehot_conv_vae",)
 
 
 def _presets_here():
-    import keras
-
-    names = sorted(n for n in zoo.list_models()
-                   if any(k.startswith("sample_") for k in zoo.info(n)["metrics"]))
-    turn = BACKENDS.index(keras.backend.backend())
-    shared = [n for n in names if n not in EVERY_BACKEND]
-    return [n for n in EVERY_BACKEND if n in names] + shared[turn::len(BACKENDS)]
+    names = [n for n in zoo.list_models()
+             if any(k.startswith("sample_") for k in zoo.info(n)["metrics"])]
+    return backend_share(names, every=EVERY_BACKEND)
 
 
 @pytest.mark.slow
