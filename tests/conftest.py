@@ -1,6 +1,9 @@
 """Shared fixtures. The backend comes from KERAS_BACKEND (make test runs all three)."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -10,6 +13,15 @@ import pytest
 os.environ.setdefault("PALLETS_KERAS_TEST_EVERYTHING",
                       "0" if "KERAS_BACKEND" in os.environ else "1")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# JAX compiles every new model; many tests build the same small ones. A
+# persistent compilation cache shared by the run's pytest-xdist workers (set
+# here, in the process that starts them) took test_behaviour, test_models and
+# test_finetune_converge from 268 s to 210 s on 2 cores (2026-12-01).
+if (os.environ["KERAS_BACKEND"] == "jax" and "JAX_COMPILATION_CACHE_DIR" not in os.environ
+        and "PYTEST_XDIST_WORKER" not in os.environ):
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="pallets_keras_jax_")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.3")
+    atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], True)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # XLA's compile time (seconds per tiny model) would triple the TensorFlow test
 # time; test_models.py::test_xla_* checks the XLA path itself.

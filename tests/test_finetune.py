@@ -28,7 +28,10 @@ def sprites(punks, tmp_path_factory):
     return ds
 
 
+# A quality comparison, run once per make test: fine-tuning itself runs on
+# every backend (test_finetune_seed.py, test_finetune_converge.py).
 @pytest.mark.slow
+@pytest.mark.backend_independent
 def test_finetune_beats_scratch(sprites, tmp_path):
     train, val = sprites.split(test_fraction=0.2, seed=0)
     adapted = zoo.load(BASE, palette=sprites.palette, image_size=(32, 32))
