@@ -160,6 +160,52 @@ def sample_section(metas):
                     "upscaled 2x.", ""] + grids
 
 
+# The figures of issue #11's targets, compared across backends.
+BACKEND_COLUMNS = (
+    ("pixel_accuracy", "pixel acc", "{:.2%}"), ("fpd", "FPD", "{:.1f}"),
+    ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}"),
+    ("novelty", "not a copy", "{:.1%}"), ("attribute_agreement", "attribute agreement", "{:.1%}"),
+    ("earring_dict_on", "earring asked (dict)", "{:.1%}"),
+    ("earring_dict_off", "none asked (dict)", "{:.1%}"),
+    ("earring_rows_on", "earring asked (rows)", "{:.1%}"),
+    ("earring_rows_off", "none asked (rows)", "{:.1%}"),
+)
+
+
+def backends_section():
+    """Every preset's target figures as measured on each backend
+    (docs/samples/backends/BACKEND.json, written by scripts/check_backends.py)."""
+    runs = [json.loads(p.read_text())
+            for p in sorted((ROOT / "docs" / "samples" / "backends").glob("*.json"))]
+    if not runs:
+        return []
+    backends = " | ".join(r["backend"] for r in runs)
+    lines = ["## On every backend", "",
+             "The figures behind issue #11's targets, re-measured on each backend by "
+             "`scripts/check_backends.py` from the shipped presets (reconstruction of the "
+             "test split from the mean code; 1,000 samples with each preset's default prior, "
+             "seed 0). A figure shows one value where all backends agree to the digits shown, "
+             "else one per backend (" + backends.replace(" | ", ", ") + ").", "",
+             "| preset | " + " | ".join(h for _, h, _ in BACKEND_COLUMNS) + " |",
+             "|" + " --- |" * (len(BACKEND_COLUMNS) + 1)]
+    spread = {}
+    for name in sorted(set().union(*(r["presets"] for r in runs))):
+        cells = []
+        for key, _, fmt in BACKEND_COLUMNS:
+            values = [r["presets"].get(name, {}).get(key) for r in runs]
+            if any(v is None for v in values):
+                cells.append("")
+                continue
+            shown = [fmt.format(v) for v in values]
+            cells.append(shown[0] if len(set(shown)) == 1 else " / ".join(shown))
+            spread[key] = max(spread.get(key, 0.0), max(values) - min(values))
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    lines += ["", "Largest difference between backends, over all presets: "
+              + ", ".join(f"{h} {spread.get(k, 0):.2g}" for k, h, _ in BACKEND_COLUMNS
+                          if k in spread) + ".", ""]
+    return lines
+
+
 def judge_page():
     """docs/samples.md: the judge, its accuracy per label, and the metrics."""
     meta = json.loads((ROOT / "zoo" / "judges" / "punk_judge" / "metadata.json").read_text())
@@ -263,7 +309,7 @@ def main():
     metas = [json.loads(p.read_text()) for p in sorted((ROOT / "zoo").glob("*/metadata.json"))]
     figures = ROOT / "docs" / "samples" / "figures.json"
     floor = json.loads(figures.read_text())["floor"]["fpd"] if figures.exists() else None
-    lines += [""] + targets_section(metas, floor) + sample_section(metas)
+    lines += [""] + targets_section(metas, floor) + backends_section() + sample_section(metas)
     atomic_write_text(ROOT / "docs" / "zoo.md", "\n".join(lines) + "\n")
     judge_page()
     print("\n".join(lines))
