@@ -13,6 +13,12 @@
 
 All functions take numpy arrays (or a model and a `PixelDataset`) and return
 plain floats, so they read the same whatever the backend.
+
+The sample-quality metrics, computed in the punk judge's feature space (FPD,
+precision/recall, density/coverage, conditional accuracy, earring rates),
+live in `pallets_keras.sample_quality` and are reachable from here too
+(`metrics.frechet_distance`, `metrics.sample_figures`, ...), imported on
+first use so that this module stays free of scipy and scikit-learn.
 """
 
 import contextlib
@@ -558,3 +564,18 @@ def collapse(model, test, train=None, seed=0, min_kl=0.5, ceiling_tolerance=1e-3
             out["beats_baseline"] = bool(out["margin_foreground"] >= min_margin)
             out["working"] = out["working"] and out["beats_baseline"]
     return out
+
+
+# The sample-quality metrics, re-exported lazily (PEP 562): see the module
+# docstring.
+SAMPLE_QUALITY = ("frechet_distance", "precision_recall_density_coverage", "sample_quality",
+                  "sample_figures", "judge_samples", "real_floor", "conditional_accuracy",
+                  "earring_rates")
+
+
+def __getattr__(name):
+    if name in SAMPLE_QUALITY:
+        from pallets_keras import sample_quality
+
+        return getattr(sample_quality, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,7 +11,7 @@ import pytest
 from pallets_keras import io_utils
 from pallets_keras.datasets import cpunks
 
-# numpy-only code: run once, under TensorFlow (conftest.py deselects it elsewhere).
+# numpy-only code: run once, under PyTorch (conftest.py deselects it elsewhere).
 pytestmark = pytest.mark.backend_independent
 
 TYPES = ["alien", "ape", "zombie", "female", "male"]

@@ -10,7 +10,7 @@ from pallets_keras import Palette
 from pallets_keras.datasets import PixelDataset, folder
 from pallets_keras.errors import PalletsValueError
 
-# numpy-only code: run once, under TensorFlow (conftest.py deselects it elsewhere).
+# numpy-only code: run once, under PyTorch (conftest.py deselects it elsewhere).
 pytestmark = pytest.mark.backend_independent
 
 COLOURS = np.array([[255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255],

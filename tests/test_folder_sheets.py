@@ -13,7 +13,7 @@ from pallets_keras import Palette
 from pallets_keras.datasets import folder
 from pallets_keras.errors import PalletsValueError
 
-# numpy-only code: run once, under TensorFlow (conftest.py deselects it elsewhere).
+# numpy-only code: run once, under PyTorch (conftest.py deselects it elsewhere).
 pytestmark = pytest.mark.backend_independent
 
 RED, GREEN, BLUE = (255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255)

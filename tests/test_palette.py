@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 from pallets_keras import Palette, SnapReport
 
-# numpy-only code: run once, under TensorFlow (conftest.py deselects it elsewhere).
+# numpy-only code: run once, under PyTorch (conftest.py deselects it elsewhere).
 pytestmark = pytest.mark.backend_independent
 
 SETTINGS = settings(max_examples=50, deadline=None,

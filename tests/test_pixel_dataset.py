@@ -6,7 +6,7 @@ import pytest
 from pallets_keras import Palette
 from pallets_keras.datasets import PixelDataset
 
-# numpy-only code: run once, under TensorFlow (conftest.py deselects it elsewhere).
+# numpy-only code: run once, under PyTorch (conftest.py deselects it elsewhere).
 pytestmark = pytest.mark.backend_independent
 
 

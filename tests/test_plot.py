@@ -7,7 +7,7 @@ from PIL import Image
 from pallets_keras import plot
 from pallets_keras.errors import PalletsError, PalletsValueError
 
-# numpy-only code: run once, under TensorFlow (conftest.py deselects it elsewhere).
+# numpy-only code: run once, under PyTorch (conftest.py deselects it elsewhere).
 pytestmark = pytest.mark.backend_independent
 
 

@@ -12,7 +12,7 @@ from pallets_keras.sample_quality import (
     sample_quality,
 )
 
-# numpy-only code: run once, under TensorFlow (conftest.py deselects it elsewhere).
+# numpy-only code: run once, under PyTorch (conftest.py deselects it elsewhere).
 pytestmark = pytest.mark.backend_independent
 
 
@@ -91,3 +91,14 @@ def test_possible_requests_by_hand():
     np.testing.assert_array_equal(
         possible_requests(np.array([[0, 1, 0]]), np.array([[1, 0, 0], [1, 1, 0]]), 0),
         [True, False])
+
+
+def test_metrics_reaches_the_sample_quality_metrics():
+    """`pallets_keras.metrics.frechet_distance` etc. are sample_quality's,
+    loaded on first use; an unknown name is still an AttributeError."""
+    from pallets_keras import metrics, sample_quality
+
+    for name in metrics.SAMPLE_QUALITY:
+        assert getattr(metrics, name) is getattr(sample_quality, name), name
+    with pytest.raises(AttributeError, match="no attribute 'fpd'"):
+        metrics.fpd  # noqa: B018
