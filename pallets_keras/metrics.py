@@ -273,6 +273,37 @@ def _numpy(x):
     return keras.ops.convert_to_numpy(x)
 
 
+def reconstruct(model, test):
+    """The test set's palette indices decoded from the encoder's deterministic
+    code (the mean, or the one-hot argmax), as `evaluate` scores them.
+
+    Labels go to the encoder when the model's conditioning takes them and to
+    the decoder when the model is conditional; an RGBA model's output is
+    snapped to the palette.
+
+    Args:
+        model: a `PaletteAutoencoder`.
+        test: `PixelDataset` (with the model's labels if any).
+
+    Returns:
+        (N, H, W) palette indices.
+    """
+    return _reconstruction(model, test)[1]
+
+
+def _reconstruction(model, test):
+    """(labels fed to the encoder or None, indices, raw uint8 RGBA or None)."""
+    labels = test.labels.astype("float32") if _takes_labels(model) else None
+    if labels is not None and test.label_names != model.label_names:
+        labels = test.select_labels(model.label_names).labels.astype("float32")
+    z = model.encode(test.indices, labels)
+    dec_labels = labels if model.is_conditional else None
+    if model.representation == "rgba":
+        raw = model.decode_rgba_raw(z, dec_labels)
+        return labels, model.palette.encode(raw, snap=True, return_report=True)[0], raw
+    return labels, model.decode_indices(z, dec_labels), None
+
+
 def evaluate(model, test, train=None, n_samples=500, seed=0):
     """The metrics table of a model on a test set (and novelty against train).
 
@@ -294,16 +325,10 @@ def evaluate(model, test, train=None, n_samples=500, seed=0):
     Returns:
         A flat dict of floats.
     """
-    labels = test.labels.astype("float32") if _takes_labels(model) else None
-    if labels is not None and test.label_names != model.label_names:
-        labels = test.select_labels(model.label_names).labels.astype("float32")
+    labels, pred, raw = _reconstruction(model, test)
     out = {"test_images": len(test)}
-    z = model.encode(test.indices, labels)
-    dec_labels = labels if model.is_conditional else None
-    if model.representation == "rgba":
-        raw = model.decode_rgba_raw(z, dec_labels)
+    if raw is not None:
         out["palette_adherence"] = palette_adherence(raw, model.palette)
-        pred = model.palette.encode(raw, snap=True, return_report=True)[0]
         out["palette_adherence_snapped"] = palette_adherence(model.palette.decode(pred),
                                                              model.palette)
         # Accuracy of the raw output: a pixel counts only if exactly right.
@@ -311,7 +336,6 @@ def evaluate(model, test, train=None, n_samples=500, seed=0):
         out["pixel_accuracy_raw"] = float(raw_ok.mean())
         out["exact_images_raw"] = float(raw_ok.reshape(len(raw_ok), -1).all(-1).mean())
     else:
-        pred = model.decode_indices(z, dec_labels)
         # 1.0 by construction for onehot models, but measured, not asserted.
         out["palette_adherence"] = palette_adherence(model.palette.decode(pred), model.palette)
     out.update(pixel_accuracy(test.indices, pred, model.palette))

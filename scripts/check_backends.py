@@ -36,14 +36,7 @@ def measure(names, n):
     for name in names or zoo.list_models():
         t0 = time.time()
         model = zoo.load(name, compile=False)
-        # The labels as `metrics.evaluate` feeds them: to the encoder when its
-        # conditioning takes them, to the decoder when the model is conditional.
-        lab = (test.select_labels(model.label_names).labels.astype("float32")
-               if model.label_names else None)
-        codes = model.encode(test.indices, lab if metrics._takes_labels(model) else None)
-        dec = lab if model.is_conditional else None
-        pred = (model.palette.encode(model.decode_rgba_raw(codes, dec), snap=True)
-                if model.representation == "rgba" else model.decode_indices(codes, dec))
+        pred = metrics.reconstruct(model, test)
         row = {"pixel_accuracy": metrics.pixel_accuracy(test.indices, pred,
                                                         model.palette)["pixel_accuracy"]}
         if any(k.startswith("sample_") for k in zoo.info(name)["metrics"]):

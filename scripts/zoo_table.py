@@ -179,13 +179,13 @@ def backends_section():
             for p in sorted((ROOT / "docs" / "samples" / "backends").glob("*.json"))]
     if not runs:
         return []
-    backends = " | ".join(r["backend"] for r in runs)
+    backends = ", ".join(r["backend"] for r in runs)
     lines = ["## On every backend", "",
              "The figures behind issue #11's targets, re-measured on each backend by "
              "`scripts/check_backends.py` from the shipped presets (reconstruction of the "
              "test split from the mean code; 1,000 samples with each preset's default prior, "
              "seed 0). A figure shows one value where all backends agree to the digits shown, "
-             "else one per backend (" + backends.replace(" | ", ", ") + ").", "",
+             "else one per backend (" + backends + ").", "",
              "| preset | " + " | ".join(h for _, h, _ in BACKEND_COLUMNS) + " |",
              "|" + " --- |" * (len(BACKEND_COLUMNS) + 1)]
     spread = {}

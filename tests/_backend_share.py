@@ -22,8 +22,32 @@ def backend_share(names, every=()):
         all of `names` in a run that named no backend (a plain `pytest`).
     """
     names = sorted(names)
-    if os.environ.get("PALLETS_KERAS_TEST_EVERYTHING") == "1":  # a plain `pytest`
+    if runs_everything():
         return names
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     shared = [n for n in names if n not in every]
-    return [n for n in every if n in names] + shared[BACKENDS.index(backend)::len(BACKENDS)]
+    return [n for n in every if n in names] + shared[BACKENDS.index(_backend())::len(BACKENDS)]
+
+
+def one_per_backend(choice):
+    """This backend's pick from `choice`, a dict {backend: value}, as a list
+    to parametrize over; every distinct value in a plain `pytest`.
+
+    Args:
+        choice: dict with a value for each of `BACKENDS`.
+
+    Returns:
+        A list of values.
+    """
+    if runs_everything():
+        return sorted(set(choice.values()))
+    return [choice[_backend()]]
+
+
+def runs_everything():
+    """True in a run that named no backend (a plain `pytest`; tests/conftest.py
+    sets PALLETS_KERAS_TEST_EVERYTHING)."""
+    return os.environ.get("PALLETS_KERAS_TEST_EVERYTHING") == "1"
+
+
+def _backend():
+    return os.environ.get("KERAS_BACKEND", "tensorflow")

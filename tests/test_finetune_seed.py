@@ -9,6 +9,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+from _backend_share import one_per_backend
 from PIL import Image
 
 import pallets_keras as pk
@@ -54,8 +55,7 @@ def _churn():
 
 # One kind per backend (the code that seeds the re-made layers is the same):
 # a VAE on TensorFlow, an autoencoder on JAX and PyTorch; both in a plain pytest.
-KINDS = (["ae", "vae"] if os.environ.get("PALLETS_KERAS_TEST_EVERYTHING") == "1" else
-         [{"tensorflow": "vae", "jax": "ae", "torch": "ae"}[keras.backend.backend()]])
+KINDS = one_per_backend({"tensorflow": "vae", "jax": "ae", "torch": "ae"})
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -7,6 +7,7 @@ import json
 import keras
 import numpy as np
 import pytest
+from _backend_share import one_per_backend
 
 from pallets_keras import training, zoo
 from pallets_keras.errors import PalletsValueError
@@ -31,11 +32,10 @@ def tiny_recipe(variant="gsvae", backend=BACKEND):
 
 # One variant per backend (a Gumbel one, a conditional one), in turn: the
 # seeding is the same code for every variant, and training twice is the cost.
-VARIANT = {"tensorflow": "gsvae", "jax": "cvae", "torch": "gsvae"}[BACKEND]
-
-
-def test_recipe_trained_twice_gives_identical_weights(tiny_dataset, tmp_path):
-    recipe = tiny_recipe(VARIANT)
+@pytest.mark.parametrize("variant", one_per_backend({"tensorflow": "gsvae", "jax": "cvae",
+                                                     "torch": "gsvae"}))
+def test_recipe_trained_twice_gives_identical_weights(variant, tiny_dataset, tmp_path):
+    recipe = tiny_recipe(variant)
     models = [training.train_recipe(recipe, tmp_path / f"run{i}" / "preset", verbose=0,
                                     dataset=tiny_dataset)
               for i in range(2)]
