@@ -20,11 +20,14 @@ Sets:
   x_top_left = 0, dx = dy = 30), quantized to 64 colours, padded to 32x32 with
   a clear border (the conv presets take multiples of 4).
 
-Reported per set and model (bench/results_finetune.json, docs/finetune/*.png):
+Reported per set and model (bench/results_finetune_BACKEND.json, docs/finetune/*.png):
 tiles, colours before/after quantizing, held-out reconstruction pixel
 accuracy (all pixels, non-transparent pixels, and for NetHack pixels not of
 the background colour), epochs and seconds, palette-exactness of samples
-(VAE) and reconstructions.
+(VAE) and reconstructions, and for the VAE the samples' precision, recall,
+density, coverage and Fréchet distance against the held-out tiles in the
+label-free `PixelFeatures` space (with the training tiles' own figures as the
+floor).
 
 Usage (2 CPU cores: about 20 minutes; KERAS_BACKEND picks the backend):
     KERAS_BACKEND=jax nice -n 10 python bench/bench_finetune.py
@@ -131,8 +134,9 @@ def pad_to_multiple(ds, multiple=4):
 
 
 # ------------------------------------------------------------------- scoring
-def scores(model, test):
+def scores(model, test, train):
     from pallets_keras import metrics, training
+    from pallets_keras.pixel_features import pixel_sample_quality
 
     acc = training.reconstruction_accuracy(model, test)
     pred_rgba = model.reconstruct(test.indices)
@@ -148,6 +152,10 @@ def scores(model, test):
     if model.latent != "none":
         samples = model.sample(64, seed=0)
         out["sample_palette_exact"] = metrics.palette_adherence(samples, model.palette)
+        # No labels here: precision/recall in a label-free pixel feature space
+        # (PCA of premultiplied RGBA, fitted on the training tiles).
+        out["samples"] = {key: round(value, 4) for key, value in
+                          pixel_sample_quality(model, train, test, n=1000, seed=0).items()}
     return out
 
 
@@ -239,7 +247,8 @@ def main(argv=None):
                              "120 for NetHack, 180 for Freeciv)")
     parser.add_argument("--work", default="/tmp/pallets_bench_finetune",
                         help="where the .deb files and tiles go (never the repo)")
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results_finetune.json"))
+    parser.add_argument("--out", default=None,
+                        help="default bench/results_finetune_BACKEND.json")
     parser.add_argument("--pictures", default=str(ROOT / "docs" / "finetune"))
     args = parser.parse_args(argv)
 
@@ -248,6 +257,8 @@ def main(argv=None):
     from pallets_keras.datasets import folder
 
     work = Path(args.work)
+    if args.out is None:
+        args.out = str(ROOT / "bench" / f"results_finetune_{keras.backend.backend()}.json")
     budgets = dict(zip(args.sets, args.budget + args.budget[-1:] * len(args.sets)))
     results = {"backend": keras.backend.backend(), "keras": keras.version(),
                "cpus": os.cpu_count(), "sets": {}}
@@ -274,8 +285,8 @@ def main(argv=None):
             scratch, sc_report = run_scratch(name, train, seconds)
             print(f"{set_name} {name} scratch: {sc_report}", flush=True)
             entry["models"][name] = {
-                "finetuned": {**ft_report, "test": scores(tuned, test)},
-                "scratch": {**sc_report, "test": scores(scratch, test)},
+                "finetuned": {**ft_report, "test": scores(tuned, test, train)},
+                "scratch": {**sc_report, "test": scores(scratch, test, train)},
             }
             print(json.dumps(entry["models"][name]), flush=True)
             short = name.replace("onehot_conv_", "")
