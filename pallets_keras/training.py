@@ -13,6 +13,7 @@ import numpy as np
 
 from pallets_keras import validation as validation_
 from pallets_keras.errors import PalletsValueError
+from pallets_keras.optimizers import Adam
 from pallets_keras.finetuning import FinetuneHistory as FinetuneHistory
 from pallets_keras.finetuning import TrainingDivergedWarning as TrainingDivergedWarning
 from pallets_keras.finetuning import finetune as finetune
@@ -268,7 +269,7 @@ def fit(model, dataset, epochs=10, batch_size=128, learning_rate=1e-3, validatio
                 f"lr_schedule={lr_schedule!r}: must be None (a constant learning rate) or "
                 "'cosine'.")
         with scope():
-            model.compile(optimizer=keras.optimizers.Adam(lr))
+            model.compile(optimizer=Adam(lr))
     cbs = list(callbacks)
     # The latent's schedules: a KL warm-up for a VAE, the temperature for Gumbel.
     cbs.extend(get_latent(model.latent).callbacks(model, beta=beta,

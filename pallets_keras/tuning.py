@@ -388,7 +388,9 @@ def _best(tuner):
             "search() again, or train tuning.hypermodel(...).build(best_hp).", stacklevel=3)
         return None, best_hp, rows
     model = tuner.get_best_models(1)[0]
-    model.compile(optimizer=keras.optimizers.Adam(best_hp.get("learning_rate")))
+    from pallets_keras.optimizers import Adam
+
+    model.compile(optimizer=Adam(best_hp.get("learning_rate")))
     return model, best_hp, rows
 
 

@@ -20,7 +20,15 @@ from pallets_keras.models.inference import InferenceMixin
 from pallets_keras.models.latents.gaussian import GaussianLatent
 from pallets_keras.models.preprocessor import PalettePreprocessor
 from pallets_keras.models.presets import PresetMixin
+from pallets_keras.models.representations import OUTPUT_END
 from pallets_keras.palette import Palette
+
+
+def fused_head_enabled():
+    """False when the environment variable PALLETS_KERAS_FUSED_HEAD is "0":
+    training then materializes the palette head's logits as inference does
+    (to compare the two; docs/benchmarks_models.md)."""
+    return os.environ.get("PALLETS_KERAS_FUSED_HEAD", "1") != "0"
 
 
 def xla_enabled():
@@ -244,6 +252,42 @@ class PaletteAutoencoder(InferenceMixin, PresetMixin, keras.Model):
         """The registered `Conditioning` this model's `conditioning` names."""
         return registry.get_conditioning(self.conditioning)
 
+    # ------------------------------------------------------ training pass
+    @property
+    def fuses_head(self):
+        """True when training takes the reconstruction loss from the features
+        the palette head reads, chunk by chunk, instead of from the full
+        logits (one-hot models with the categorical loss;
+        `palette_head.palette_head_crossentropy`). Same loss and gradients;
+        `PALLETS_KERAS_FUSED_HEAD=0` turns it off."""
+        return (fused_head_enabled()
+                and self.representation_component.fuses_head(self.reconstruction_loss))
+
+    def _decoder_to_features(self):
+        """The decoder up to its output end's input: {"pixel_features", and its
+        other outputs}. Shares the decoder's layers. Kept out of Keras'
+        attribute tracking (object.__setattr__) so weight files and presets
+        keep exactly the layout they have without it."""
+        model = self.__dict__.get("_decoder_features")
+        if model is None:
+            outputs = {"pixel_features": self.decoder.get_layer(OUTPUT_END).input}
+            if self.label_loss_tracker is not None:
+                outputs["label_logits"] = self.decoder.get_layer(parts.LABEL_HEAD).output
+            model = keras.Model(self.decoder.input, outputs, name="decoder_features")
+            object.__setattr__(self, "_decoder_features", model)
+        return model
+
+    def call(self, inputs, training=None, mask=None):
+        if not (training and self.fuses_head):
+            return super().call(inputs, training=training, mask=mask)
+        # Training pass with a fused head: the same graph as the functional
+        # model's, ending at the palette head's input ("pixel_features").
+        enc = self.encoder(inputs, training=training)
+        dec_in = {"z": self.latent_component.draw(self.sampler, enc)}
+        if self.is_conditional:
+            dec_in["labels"] = inputs["labels"]
+        return {**self._decoder_to_features()(dec_in, training=training), **enc}
+
     # -------------------------------------------------------------- loss
     def loss_terms(self, x, outputs):
         """The loss's terms per image, computed once for training
@@ -263,8 +307,13 @@ class PaletteAutoencoder(InferenceMixin, PresetMixin, keras.Model):
             loss (`Latent.regularizer`: the KL, a codebook's term, or None),
             "label" (N,) nats or None (no label head).
         """
-        rec, hit = self.representation_component.reconstruction(
-            x["indices"], outputs, self.reconstruction_loss, self.palette_colors)
+        rep = self.representation_component
+        if "pixel_features" in outputs:  # a training pass with a fused head
+            rec, hit = rep.fused_reconstruction(x["indices"], outputs["pixel_features"],
+                                                self.decoder.get_layer(OUTPUT_END))
+        else:
+            rec, hit = rep.reconstruction(x["indices"], outputs, self.reconstruction_loss,
+                                          self.palette_colors)
         label = None
         if "label_logits" in outputs:
             label = losses.label_binary_crossentropy(x["labels"], outputs["label_logits"])

@@ -15,6 +15,11 @@ from keras import ops
 from pallets_keras import losses
 from pallets_keras.layers import PaletteLookup
 from pallets_keras.models.registry import register_representation
+from pallets_keras.palette_head import palette_head_crossentropy
+
+# The output end's layer, the same name in every representation: the palette
+# head (per-pixel Dense to K logits or to RGBA).
+OUTPUT_END = "palette_head"
 
 
 class Representation:
@@ -46,6 +51,17 @@ class Representation:
         """(per-image reconstruction loss (batch,), per-pixel hits (batch, H, W))."""
         raise NotImplementedError
 
+    def fuses_head(self, loss):
+        """True when training with `loss` can skip the output end's full
+        output and take its loss from the per-pixel features the output end
+        reads (`fused_reconstruction`)."""
+        return False
+
+    def fused_reconstruction(self, indices, features, head):
+        """`reconstruction` from the output end's input `features` and its
+        layer `head`, without materializing the output (see `fuses_head`)."""
+        raise NotImplementedError
+
     def check_loss(self, loss):
         if loss not in self.losses:
             raise ValueError(f"reconstruction_loss for {self.name} must be one of "
@@ -74,7 +90,7 @@ class OneHotRepresentation(Representation):
             embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0))(indices)
 
     def output_end(self, features, cfg):
-        return keras.layers.Dense(len(cfg["palette_colors"]), name="palette_head")(features)
+        return keras.layers.Dense(len(cfg["palette_colors"]), name=OUTPUT_END)(features)
 
     def reconstruction(self, indices, outputs, loss, palette_colors):
         logits = outputs["logits"]
@@ -83,6 +99,14 @@ class OneHotRepresentation(Representation):
         else:
             rec = losses.palette_crossentropy(indices, logits)
         return rec, losses.palette_hits(indices, logits)
+
+    def fuses_head(self, loss):
+        return loss == "categorical"
+
+    def fused_reconstruction(self, indices, features, head):
+        # The same cross-entropy and hits chunk by chunk of pixels: the
+        # (batch, H, W, K) logits are never materialized (palette_head.py).
+        return palette_head_crossentropy(indices, features, head.kernel, head.bias)
 
 
 @register_representation
@@ -99,7 +123,7 @@ class RGBARepresentation(Representation):
         return PaletteLookup(cfg["palette_colors"], name="palette_lookup")(indices)
 
     def output_end(self, features, cfg):
-        return keras.layers.Dense(4, activation="sigmoid", name="palette_head")(features)
+        return keras.layers.Dense(4, activation="sigmoid", name=OUTPUT_END)(features)
 
     def reconstruction(self, indices, outputs, loss, palette_colors):
         rgba = outputs["rgba"]

@@ -32,6 +32,7 @@ from pallets_keras.errors import (
 )
 from pallets_keras.layers import PaletteLookup
 from pallets_keras.palette import Palette
+from pallets_keras.optimizers import Adam
 from pallets_keras.priors.storage import load_priors, save_priors
 from pallets_keras.version import __version__
 
@@ -240,7 +241,7 @@ def load(name_or_path, palette=None, image_size=None, compile=True, seed=0):
     if palette is not None or image_size is not None:
         model = adapt(model, palette=palette, image_size=image_size, seed=seed)
     if compile:
-        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        model.compile(optimizer=Adam(1e-3))
     return model
 
 

@@ -1,0 +1,152 @@
+"""The palette head's loss + gradient and its argmax: whole batch vs chunked.
+
+For one batch of `onehot_conv_vae`'s head input (128 punks, 24x24 pixels,
+16 features, 222 colours) times, per backend and compiled the way training
+runs it (TF: tf.function with XLA; JAX: jax.jit; torch: eager):
+
+- "dense": `Dense` logits then `losses.palette_crossentropy` and
+  `losses.palette_hits` (what the presets train with), gradient w.r.t. the
+  features, kernel and bias;
+- "chunked N": `palette_head.palette_head_crossentropy` with N pixels per
+  chunk, the same gradient;
+- generation's argmax, whole batch vs chunked.
+
+Checks first that both give the same loss and gradients (float32 tolerance).
+
+Usage:
+    python bench/bench_palette_head.py                  # every backend, each in a subprocess
+    python bench/bench_palette_head.py --backend jax    # one
+Writes bench/results_palette_head.json.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+BACKENDS = ("tensorflow", "jax", "torch")
+CHUNKS = (1024, 4096, 16384)
+
+
+def best_ms(fn, repeats=7):
+    fn()
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return round(1000 * min(times), 2)
+
+
+def gradient_fn(backend, loss_fn):
+    """(features, kernel, bias) -> (loss, grads), compiled as training is."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function(jit_compile=True)
+        def step(f, k, b):
+            with tf.GradientTape() as tape:
+                tape.watch([f, k, b])
+                loss = loss_fn(f, k, b)
+            return loss, tape.gradient(loss, [f, k, b])
+
+        return lambda *a: [np.asarray(x) for x in tf.nest.flatten(step(*a))]
+    if backend == "jax":
+        import jax
+
+        step = jax.jit(jax.value_and_grad(loss_fn, argnums=(0, 1, 2)))
+
+        def run(*a):
+            out = step(*a)
+            jax.block_until_ready(out)
+            return [np.asarray(x) for x in jax.tree_util.tree_leaves(out)]
+
+        return run
+    import torch
+
+    def run(f, k, b):
+        f, k, b = (x.detach().requires_grad_(True) for x in (f, k, b))
+        loss = loss_fn(f, k, b)
+        grads = torch.autograd.grad(loss, [f, k, b])
+        return [loss.detach().numpy()] + [g.numpy() for g in grads]
+
+    return run
+
+
+def measure(backend, batch=128):
+    os.environ["KERAS_BACKEND"] = backend
+    sys.path.insert(0, str(ROOT))
+    import keras
+    from keras import ops
+
+    from pallets_keras import losses, palette_head
+
+    rng = np.random.default_rng(0)
+    f = rng.standard_normal((batch, 24, 24, 16)).astype("float32")
+    k = (rng.standard_normal((16, 222)) * 0.3).astype("float32")
+    b = (rng.standard_normal(222) * 0.1).astype("float32")
+    idx = rng.integers(0, 222, (batch, 24, 24)).astype("int32")
+    f_t, k_t, b_t = (ops.convert_to_tensor(x) for x in (f, k, b))
+    idx_t = ops.convert_to_tensor(idx)
+
+    def dense_loss(f, k, b):
+        logits = ops.matmul(f, k) + b
+        hits = losses.palette_hits(idx_t, logits)
+        return ops.mean(losses.palette_crossentropy(idx_t, logits)) + 0.0 * ops.mean(
+            ops.stop_gradient(hits))
+
+    def chunked_loss(chunk):
+        def loss(f, k, b):
+            nll, hits = palette_head.palette_head_crossentropy(idx_t, f, k, b, chunk)
+            return ops.mean(nll) + 0.0 * ops.mean(hits)
+        return loss
+
+    out = {"backend": backend, "keras": keras.version(), "batch": batch, "train_ms": {},
+           "max_abs_diff": {}}
+    reference = gradient_fn(backend, dense_loss)
+    ref = reference(f_t, k_t, b_t)
+    out["train_ms"]["dense"] = best_ms(lambda: reference(f_t, k_t, b_t))
+    for chunk in CHUNKS:
+        fn = gradient_fn(backend, chunked_loss(chunk))
+        got = fn(f_t, k_t, b_t)
+        out["max_abs_diff"][chunk] = float(max(
+            np.max(np.abs(g - r)) / (np.max(np.abs(r)) + 1e-12) for g, r in zip(got, ref)))
+        out["train_ms"][f"chunked_{chunk}"] = best_ms(lambda: fn(f_t, k_t, b_t))
+
+    # Generation's head: argmax per pixel, as the index decoder runs it.
+    gen_batch = 32
+    fg = ops.convert_to_tensor(f[:gen_batch])
+    dense_argmax = lambda: ops.convert_to_numpy(ops.argmax(ops.matmul(fg, k_t) + b_t, -1))
+    out["argmax_ms"] = {"dense": best_ms(dense_argmax)}
+    for chunk in CHUNKS:
+        out["argmax_ms"][f"chunked_{chunk}"] = best_ms(lambda: ops.convert_to_numpy(
+            palette_head.palette_head_argmax(fg, k_t, b_t, chunk)))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=BACKENDS)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results_palette_head.json"))
+    args = parser.parse_args(argv)
+    if args.backend:
+        print(json.dumps(measure(args.backend)), flush=True)
+        return
+    results = []
+    for backend in BACKENDS:
+        run = subprocess.run([sys.executable, __file__, "--backend", backend],
+                             capture_output=True, text=True, check=True)
+        results.append(json.loads(run.stdout.strip().splitlines()[-1]))
+        print(json.dumps(results[-1]), flush=True)
+    Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
