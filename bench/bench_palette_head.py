@@ -118,15 +118,18 @@ def measure(backend, batch=128):
         got = fn(f_t, k_t, b_t)
         out["max_abs_diff"][chunk] = float(max(
             np.max(np.abs(g - r)) / (np.max(np.abs(r)) + 1e-12) for g, r in zip(got, ref)))
-        out["train_ms"][f"chunked_{chunk}"] = best_ms(lambda: fn(f_t, k_t, b_t))
+        out["train_ms"][f"chunked_{chunk}"] = best_ms(lambda fn=fn: fn(f_t, k_t, b_t))
 
     # Generation's head: argmax per pixel, as the index decoder runs it.
     gen_batch = 32
     fg = ops.convert_to_tensor(f[:gen_batch])
-    dense_argmax = lambda: ops.convert_to_numpy(ops.argmax(ops.matmul(fg, k_t) + b_t, -1))
+
+    def dense_argmax():
+        return ops.convert_to_numpy(ops.argmax(ops.matmul(fg, k_t) + b_t, -1))
+
     out["argmax_ms"] = {"dense": best_ms(dense_argmax)}
     for chunk in CHUNKS:
-        out["argmax_ms"][f"chunked_{chunk}"] = best_ms(lambda: ops.convert_to_numpy(
+        out["argmax_ms"][f"chunked_{chunk}"] = best_ms(lambda chunk=chunk: ops.convert_to_numpy(
             palette_head.palette_head_argmax(fg, k_t, b_t, chunk)))
     return out
 

@@ -41,7 +41,7 @@ if "keras" not in _sys.modules and not any(isinstance(f, _KerasBackendCheck)
     _sys.meta_path.insert(0, _KerasBackendCheck())
 
 _SUBMODULES = ("callbacks", "datasets", "io_utils", "layers", "losses", "metrics", "models",
-               "palette", "plot", "training", "zoo")
+               "optimizers", "palette", "plot", "training", "zoo")
 _NAMES = {
     "Palette": "pallets_keras.palette",
     "SnapReport": "pallets_keras.palette",

@@ -26,7 +26,9 @@ class Adam(keras.optimizers.Adam):
     loop on TensorFlow.
 
     Example:
-    >>> model.compile(optimizer=pallets_keras.optimizers.Adam(1e-3))
+    >>> from pallets_keras.models import build
+    >>> model = build("onehot_conv_ae")
+    >>> model.compile(optimizer=Adam(1e-3))
     """
 
     def apply(self, grads, trainable_variables=None):

@@ -30,8 +30,12 @@ class PixelFeatures:
         seed: int, seeds the randomized PCA solver.
 
     Example:
-    >>> features = PixelFeatures(train.palette).fit(train.indices)
-    >>> pq = sample_quality(features(test.indices), features(model.sample(500)))
+    >>> from pallets_keras import Palette
+    >>> palette = Palette(np.array([[0, 0, 0, 0], [255, 0, 0, 255]], "uint8"))
+    >>> sprites = np.random.default_rng(0).integers(0, 2, (50, 8, 8)).astype("uint8")
+    >>> features = PixelFeatures(palette, n_components=16).fit(sprites)
+    >>> features(sprites[:3]).shape  # then sample_quality(features(real), features(fake))
+    (3, 16)
     """
 
     def __init__(self, palette, n_components=DEFAULT_COMPONENTS, seed=0):

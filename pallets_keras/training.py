@@ -13,12 +13,12 @@ import numpy as np
 
 from pallets_keras import validation as validation_
 from pallets_keras.errors import PalletsValueError
-from pallets_keras.optimizers import Adam
 from pallets_keras.finetuning import FinetuneHistory as FinetuneHistory
 from pallets_keras.finetuning import TrainingDivergedWarning as TrainingDivergedWarning
 from pallets_keras.finetuning import finetune as finetune
 from pallets_keras.finetuning import set_body_trainable as set_body_trainable
 from pallets_keras.models.registry import get_conditioning, get_latent
+from pallets_keras.optimizers import Adam
 from pallets_keras.random_utils import set_random_seed
 from pallets_keras.recipes import check_recipe_backend as check_recipe_backend
 from pallets_keras.recipes import load_recipe as load_recipe

@@ -370,7 +370,6 @@ def _worker_table(tuner):
 
 
 def _best(tuner):
-    import keras
 
     rows = results_table(tuner)
     done = [r for r in rows if r["status"] == "COMPLETED"]

@@ -21,6 +21,7 @@ from pallets_keras.models.latents.gaussian import GaussianLatent
 from pallets_keras.models.preprocessor import PalettePreprocessor
 from pallets_keras.models.presets import PresetMixin
 from pallets_keras.models.representations import OUTPUT_END
+from pallets_keras.optimizers import Adam
 from pallets_keras.palette import Palette
 
 
@@ -147,11 +148,19 @@ class PaletteAutoencoder(InferenceMixin, PresetMixin, keras.Model):
     def compile(self, *args, jit_compile="auto", **kwargs):
         """`keras.Model.compile`, with XLA on TensorFlow CPU by default.
 
-        Keras' "auto" leaves XLA off on a TensorFlow machine without GPU;
+        The optimizer "adam" becomes `pallets_keras.optimizers.Adam`. Keras'
+        "auto" leaves XLA off on a TensorFlow machine without GPU;
         these models support it and train ~1.46x faster with it
         (docs/benchmarks_models.md). Under a `tf.distribute` strategy Keras'
         own choice stands. Pass `jit_compile=False` to opt out.
         """
+        # "adam" means pallets_keras.optimizers.Adam: Keras' own gives the palette
+        # embedding a wrong update on TensorFlow (see that module). Importing
+        # it here also registers it for saved compile configs.
+        if args and args[0] == "adam":
+            args = (Adam(),) + args[1:]
+        if kwargs.get("optimizer") == "adam":
+            kwargs["optimizer"] = Adam()
         if jit_compile == "auto" and keras.backend.backend() == "tensorflow" and xla_enabled():
             import tensorflow as tf
 

@@ -31,8 +31,8 @@ from pallets_keras.errors import (
     PalletsValueError,
 )
 from pallets_keras.layers import PaletteLookup
-from pallets_keras.palette import Palette
 from pallets_keras.optimizers import Adam
+from pallets_keras.palette import Palette
 from pallets_keras.priors.storage import load_priors, save_priors
 from pallets_keras.version import __version__
 
