@@ -268,9 +268,17 @@ class PaletteAutoencoder(InferenceMixin, PresetMixin, keras.Model):
         the palette head reads, chunk by chunk, instead of from the full
         logits (one-hot models with the categorical loss;
         `palette_head.palette_head_crossentropy`). Same loss and gradients;
-        `PALLETS_KERAS_FUSED_HEAD=0` turns it off."""
-        return (fused_head_enabled()
-                and self.representation_component.fuses_head(self.reconstruction_loss))
+        `PALLETS_KERAS_FUSED_HEAD=0` turns it off, and so does torch.compile."""
+        # torch.compile (jit_compile=True on PyTorch) cannot trace the fused
+        # pass (dynamo fails on the untracked decoder sub-model): such a model
+        # trains with the whole-batch head.
+        torch_compiled = (keras.backend.backend() == "torch"
+                          and getattr(self, "jit_compile", False) is True)
+        return (fused_head_enabled() and not torch_compiled
+                and self.representation_component.fuses_head(self.reconstruction_loss)
+                # A hand-built decoder may end in another layer (a conv).
+                and any(layer.name == OUTPUT_END and isinstance(layer, keras.layers.Dense)
+                        for layer in self.decoder.layers))
 
     def _decoder_to_features(self):
         """The decoder up to its output end's input: {"pixel_features", and its
