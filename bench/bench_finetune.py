@@ -238,6 +238,31 @@ def save_picture(path, test, models, n=16):
 
 
 # ---------------------------------------------------------------------- main
+def markdown_table(paths):
+    """The docs/finetune.md results table from results_finetune_*.json files."""
+    lines = ["| backend | set | model | run | epochs (best) | seconds | test acc. all | "
+             "non-transparent | not background | samples: precision / recall / coverage "
+             "(floor) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for path in paths:
+        results = json.loads(Path(path).read_text())
+        for set_name, entry in results["sets"].items():
+            for name, runs in entry["models"].items():
+                for run, r in runs.items():
+                    t = r["test"]
+                    nb = t.get("pixel_accuracy_not_background")
+                    q = t.get("samples")
+                    sq = "—" if q is None else (
+                        f"{q['precision']:.2f} / {q['recall']:.2f} / {q['coverage']:.2f} "
+                        f"({q['floor_precision']:.2f} / {q['floor_recall']:.2f} / "
+                        f"{q['floor_coverage']:.2f})")
+                    lines.append(
+                        f"| {results['backend']} | {set_name} | {name.split('_')[-1].upper()} | "
+                        f"{run} | {r['epochs_run']} ({r['best_epoch']}) | {r['seconds']:.0f} | "
+                        f"{t['pixel_accuracy']:.1%} | {t['pixel_accuracy_visible']:.1%} | "
+                        f"{'' if nb is None else f'{nb:.1%}'} | {sq} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
@@ -250,7 +275,12 @@ def main(argv=None):
     parser.add_argument("--out", default=None,
                         help="default bench/results_finetune_BACKEND.json")
     parser.add_argument("--pictures", default=str(ROOT / "docs" / "finetune"))
+    parser.add_argument("--table", nargs="+", metavar="JSON",
+                        help="print the markdown results table of these result files and exit")
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown_table(args.table))
+        return
 
     import keras
 

@@ -420,6 +420,15 @@ def head_section():
         cells = [f"{r['train_ms'][c]} ({r['max_abs_diff'][c.split('_')[1]]:.0e})"
                  for c in chunks]
         out.append(f"| {r['backend']} | {r['train_ms']['dense']} | " + " | ".join(cells) + " |")
+    gen = list(rows[0]["generate_punks_per_s"])
+    out += ["", "Generation's head alone: features -> argmax per pixel in a compiled "
+            "`predict`, batches of 32, punks/s (\"whole\": `Dense` + `PaletteArgmax`, what "
+            "`index_decoder` runs).", "",
+            "| backend | " + " | ".join(g.replace("_", " ") for g in gen) + " |",
+            "| --- | " + " | ".join("---" for _ in gen) + " |"]
+    for r in rows:
+        out.append(f"| {r['backend']} | "
+                   + " | ".join(f"{r['generate_punks_per_s'][g]:,.0f}" for g in gen) + " |")
     return out
 
 

@@ -9,7 +9,8 @@ runs it (TF: tf.function with XLA; JAX: jax.jit; torch: eager):
   features, kernel and bias;
 - "chunked N": `palette_head.palette_head_crossentropy` with N pixels per
   chunk, the same gradient;
-- generation's argmax, whole batch vs chunked.
+- generation's head + argmax in a compiled `predict` (batches of 32), whole
+  batch (`Dense` + `PaletteArgmax`) vs `palette_head.palette_head_argmax`.
 
 Checks first that both give the same loss and gradients (float32 tolerance).
 
@@ -80,6 +81,44 @@ def gradient_fn(backend, loss_fn):
     return run
 
 
+def generation_speed(kernel, bias, n=2048, batch=32):
+    """punks/s of the head + argmax alone in `Model.predict`: whole batch
+    (`Dense` then `PaletteArgmax`, what `index_decoder` runs) vs chunked."""
+    import keras
+
+    from pallets_keras.layers import PaletteArgmax
+    from pallets_keras.palette_head import palette_head_argmax
+
+    class ChunkedArgmax(keras.layers.Layer):
+        def __init__(self, head, chunk, **kwargs):
+            super().__init__(**kwargs)
+            self.head, self.chunk = head, chunk
+
+        def call(self, features):
+            return palette_head_argmax(features, self.head.kernel, self.head.bias, self.chunk)
+
+    features = np.random.default_rng(1).standard_normal((n, 24, 24, 16)).astype("float32")
+    inputs = keras.Input((24, 24, 16))
+    head = keras.layers.Dense(len(bias))
+    models = {"whole": keras.Model(inputs, PaletteArgmax()(head(inputs)))}
+    head.set_weights([kernel, bias])
+    for chunk in CHUNKS:
+        models[f"chunked_{chunk}"] = keras.Model(inputs, ChunkedArgmax(head, chunk)(inputs))
+    out = {}
+    for name, model in models.items():
+        model.predict(features[:batch * 2], batch_size=batch, verbose=0)
+        seconds = min(_timed(lambda m=model: m.predict(features, batch_size=batch, verbose=0))
+                      for _ in range(3))
+        out[name] = round(n / seconds, 1)
+    return out
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def measure(backend, batch=128):
     os.environ["KERAS_BACKEND"] = backend
     sys.path.insert(0, str(ROOT))
@@ -120,17 +159,9 @@ def measure(backend, batch=128):
             np.max(np.abs(g - r)) / (np.max(np.abs(r)) + 1e-12) for g, r in zip(got, ref)))
         out["train_ms"][f"chunked_{chunk}"] = best_ms(lambda fn=fn: fn(f_t, k_t, b_t))
 
-    # Generation's head: argmax per pixel, as the index decoder runs it.
-    gen_batch = 32
-    fg = ops.convert_to_tensor(f[:gen_batch])
-
-    def dense_argmax():
-        return ops.convert_to_numpy(ops.argmax(ops.matmul(fg, k_t) + b_t, -1))
-
-    out["argmax_ms"] = {"dense": best_ms(dense_argmax)}
-    for chunk in CHUNKS:
-        out["argmax_ms"][f"chunked_{chunk}"] = best_ms(lambda chunk=chunk: ops.convert_to_numpy(
-            palette_head.palette_head_argmax(fg, k_t, b_t, chunk)))
+    # Generation's head: features -> argmax per pixel inside a compiled
+    # `predict`, as the index decoder runs it (batches of 32 punks).
+    out["generate_punks_per_s"] = generation_speed(k, b)
     return out
 
 
