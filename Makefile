@@ -36,6 +36,8 @@ test: install
 
 bench: install
 	$(PY) bench/bench_data.py
+	$(PY) bench/bench_palette_head.py
+	$(PY) bench/bench_time_to_quality.py
 	$(PY) bench/bench_models.py
 
 clean:
