@@ -299,6 +299,10 @@ class PaletteAutoencoder(InferenceMixin, PresetMixin, keras.Model):
             return super().call(inputs, training=training, mask=mask)
         # Training pass with a fused head: the same graph as the functional
         # model's, ending at the palette head's input ("pixel_features").
+        # Tensors throughout: a call with NumPy inputs would otherwise hand
+        # the decoder a dict mixing the sampled tensor with NumPy labels,
+        # which Keras refuses on TensorFlow.
+        inputs = {key: ops.convert_to_tensor(value) for key, value in inputs.items()}
         enc = self.encoder(inputs, training=training)
         dec_in = {"z": self.latent_component.draw(self.sampler, enc)}
         if self.is_conditional:
