@@ -140,7 +140,7 @@ def _positive_int(name, value):
 def search(variant, dataset, tuner="bayesian", max_trials=10, epochs=5,
            directory="pallets_search", objective="val_loss", validation=None,
            validation_split=0.1, overwrite=False, seed=0, fixed=None, hyperparameters=None,
-           executions_per_trial=1, distribute=None, callbacks=(), verbose=1,
+           executions_per_trial=1, distribute=None, callbacks=(), verbose="auto",
            max_retries_per_trial=0, **tuner_kwargs):
     """Searches a variant's hyperparameters with KerasTuner.
 
@@ -177,7 +177,9 @@ def search(variant, dataset, tuner="bayesian", max_trials=10, epochs=5,
         distribute: data-parallel training of each trial, as
             `training.fit(distribute=...)` (JAX and TensorFlow only).
         callbacks: extra Keras callbacks for every trial (deep-copied).
-        verbose: 0, 1 or 2: KerasTuner's trial display and Keras' progress.
+        verbose: "auto", 0, 1 or 2: KerasTuner's trial display and Keras'
+            progress. "auto" is 1 (a live bar) on a terminal and 2 (one line
+            per epoch) otherwise (`training.progress_verbosity`).
         max_retries_per_trial: int, re-runs of a trial that raised.
         **tuner_kwargs: passed to the KerasTuner tuner (e.g. `factor` for
             Hyperband, `num_initial_points` for Bayesian optimisation).
@@ -272,6 +274,9 @@ def search(variant, dataset, tuner="bayesian", max_trials=10, epochs=5,
     if tuner == "hyperband" and hasattr(tuner_obj.oracle, "trials"):
         tuner_obj.oracle.max_trials = max_trials  # the cap create_trial() checks
 
+    from pallets_keras.training import progress_verbosity
+
+    verbose = progress_verbosity(verbose)
     fit_kwargs = dict(validation=validation, epochs=epochs, callbacks=list(callbacks),
                       verbose=verbose, distribute=distribute)
     if _is_chief():

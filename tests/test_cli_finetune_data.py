@@ -4,6 +4,7 @@ held-out score. Tiny presets and a sheet made here."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -56,9 +57,14 @@ def sheet(tmp_path_factory):
 @pytest.mark.backend_independent  # plumbing: its model work is tested per backend
 def test_finetune_takes_the_loader_options_and_prints_the_held_out_score(preset, sheet,
                                                                          tmp_path):
+    # A folder (with --tile-size) holding the sheet and a file that is skipped.
+    data_dir = tmp_path / "sheets"
+    data_dir.mkdir()
+    shutil.copy(sheet, data_dir / "atlas.png")
+    (data_dir / "notes.txt").write_text("not an image")
     out = tmp_path / "tuned"
     proc = subprocess.run(
-        [sys.executable, "-m", "pallets_keras", "finetune", preset, "--data", str(sheet),
+        [sys.executable, "-m", "pallets_keras", "finetune", preset, "--data", str(data_dir),
          "--tile-size", "16,8", "--margin", "1", "--spacing", "1", "--ragged", "drop",
          "--drop-duplicates", "--min-coverage", "0.05", "--quantizer", "kmeans",
          "--max-colors", "8", "--epochs", "3", "--patience", "2", "--batch-size", "8",
@@ -67,12 +73,19 @@ def test_finetune_takes_the_loader_options_and_prints_the_held_out_score(preset,
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == str(out)
     assert "held-out pixel accuracy:" in proc.stderr
+    # The load report is said on stderr and kept in the metadata.
+    assert "1 near-empty, 1 duplicates left out" in proc.stderr, proc.stderr
+    assert "skipped notes.txt: not an image format Pillow reads (.txt)" in proc.stderr
     meta = json.loads((out / "metadata.json").read_text())
     data, training = meta["data"], meta["training"]
     # 30 tiles, one duplicate and one near-empty left out; no magenta grid line
     # in any tile, so the palette is the 6 sprite colours.
     assert data["images"] == 28 and data["train"] + data["validation"] == 28
     assert meta["palette_size"] == 6
+    report = data["load_report"]
+    assert report["duplicates_dropped"] == 1 and report["near_empty_dropped"] == 1
+    assert report["skipped_files"] == [["notes.txt", "not an image format Pillow reads (.txt)"]]
+    assert report["ragged"] == "drop" and report["tile_size"] == [16, 8]
     assert data["loader"] == {"margin": 1, "spacing": 1, "ragged": "drop",
                               "drop_duplicates": True, "min_coverage": 0.05}
     assert 0 <= training["held_out_pixel_accuracy_visible"] <= 1

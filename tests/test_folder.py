@@ -265,8 +265,9 @@ def test_sheet_not_a_multiple(tmp_path):
 def test_corrupt_png(tmp_path):
     save(tmp_path / "a.png", sprite(8, COLOURS[0]))
     (tmp_path / "x.png").write_bytes(b"\x89PNG this is not really a png" * 3)
-    with pytest.raises(ValueError, match=r"x\.png.*Re-export"):
-        folder.load(tmp_path)
+    with pytest.warns(UserWarning, match=r"x\.png.*Re-export"):
+        ds = folder.load(tmp_path)
+    assert len(ds) == 1 and [n for n, _ in ds.load_report.skipped_files] == ["x.png"]
 
 
 def test_truncated_png(tmp_path):
@@ -290,6 +291,14 @@ def test_empty_and_missing(tmp_path):
     (tmp_path / "x.jpg").write_bytes(b"")  # a format Pillow reads, but broken
     with pytest.raises(ValueError, match=r"Cannot read .*x\.jpg"):
         folder.load(tmp_path / "x.jpg")
+    # In a folder, a damaged file is skipped and named, not fatal ...
+    with pytest.raises(ValueError, match=r"No image in .* could be read: x\.jpg: unreadable"):
+        folder.load(tmp_path)
+    save(tmp_path / "good.png", sprite(8, COLOURS[0]))
+    with pytest.warns(UserWarning, match=r"skipped 1 unreadable files: x\.jpg unreadable"):
+        ds = folder.load(tmp_path)
+    assert len(ds) == 1
+    assert dict(ds.load_report.skipped_files)["x.jpg"].startswith("unreadable (")
 
 
 def test_all_tiles_empty(tmp_path):

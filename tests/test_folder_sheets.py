@@ -84,6 +84,10 @@ def test_sprite_smaller_than_a_tile(tmp_path):
     msg = str(e.value)
     assert "smaller than one 30x30 tile" in msg and "ragged='pad'" in msg
     assert "19x27" in msg and "0x0" not in msg
+    # The advised tile size is (height, width), as tile_size takes it: following
+    # the advice loads the sprite (the old advice gave width x height).
+    assert "(27, 19) as (height, width)" in msg and "--tile-size 27,19" in msg
+    assert folder.load(path, tile_size=(27, 19)).image_size == (27, 19)
     ds = folder.load(path, tile_size=30, ragged="pad")
     assert len(ds) == 1 and ds.image_size == (30, 30)
     np.testing.assert_array_equal(ds.rgba()[0, :27, :19], sprite)
@@ -269,6 +273,9 @@ def test_more_than_65536_colours(tmp_path):
     # Uniform noise quantized to 15 colours: error well under the spread of
     # the data (a random colour is ~208 away from another on average).
     assert 0 < rep.mean_color_error < 110
+    # Keeping them all is impossible: a clear error, not Palette's own.
+    with pytest.raises(PalletsValueError, match=r"more than a palette's 65,536.*max_colors <= "):
+        folder.load(path, max_colors=10**6)
 
 
 def test_palette_over_256_colours():

@@ -548,3 +548,28 @@ def test_distribute_bad_option(tiny_dataset):
         small_hp("onehot_vae", tiny_dataset))
     with pytest.raises(ValueError, match="distribute must be None, 'data_parallel' or"):
         training.fit(model, tiny_dataset, epochs=1, distribute="mirrored")
+
+
+@pytest.mark.parametrize("tty, expected", [(True, 1), (False, 2)])
+def test_search_progress_follows_the_terminal(tiny_dataset, tmp_path, monkeypatch, tty,
+                                              expected):
+    """verbose="auto" (the default): a live bar on a terminal, one line per
+    epoch in logs and pipes, as fit and finetune."""
+    from pallets_keras import hypermodels
+
+    class Stop(Exception):
+        pass
+
+    class FakeTuner:
+        def __init__(self, **kwargs):
+            self.oracle = None
+
+        def search(self, data, **kwargs):
+            raise Stop(kwargs["verbose"])
+
+    monkeypatch.setitem(hypermodels.TUNERS, "random", FakeTuner)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: tty)
+    with pytest.raises(Stop) as stopped:
+        tuning.search(VARIANT, tiny_dataset, tuner="random", max_trials=1, epochs=1,
+                      directory=tmp_path / "s", fixed=small(VARIANT, tiny_dataset))
+    assert stopped.value.args == (expected,)

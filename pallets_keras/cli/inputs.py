@@ -240,5 +240,12 @@ def plural(n, word):
 
 
 def describe(spec, ds):
-    return (f"{spec}: {plural(len(ds), 'image')} {ds.image_size[1]}x{ds.image_size[0]}, "
+    """One line on the data set and, for a folder or sheet, its load report
+    (`folder.LoadReport`'s few lines: tiles left out, ragged edges, colours
+    quantized, files skipped and why), indented under it."""
+    line = (f"{spec}: {plural(len(ds), 'image')} {ds.image_size[1]}x{ds.image_size[0]}, "
             f"{len(ds.palette)} colours, {plural(ds.num_labels, 'label')}")
+    report = getattr(ds, "load_report", None)
+    if report is None:
+        return line
+    return "\n".join([line] + ["  " + row for row in str(report).splitlines()[1:]])

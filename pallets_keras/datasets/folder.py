@@ -30,7 +30,14 @@ import numpy as np
 
 from pallets_keras.datasets.pixel_dataset import PixelDataset
 from pallets_keras.errors import PalletsFileNotFoundError, PalletsTypeError, PalletsValueError
-from pallets_keras.palette import QUANTIZERS, Palette, _pack, check_max_colors, unique_colors
+from pallets_keras.palette import (
+    MAX_COLORS,
+    QUANTIZERS,
+    Palette,
+    _pack,
+    check_max_colors,
+    unique_colors,
+)
 
 log = logging.getLogger(__name__)
 
@@ -322,15 +329,18 @@ def _cut(rgba, hw, margin, spacing, ragged, file):
             if not n_r or not n_c:
                 raise PalletsValueError(
                     f"{file} is {W}x{H} (width x height), smaller than one {tw}x{th} "
-                    f"tile{layout}. Pass ragged='pad' to pad it to a whole tile with "
-                    f"transparency, a tile_size no larger than {W - margin}x{H - margin}, "
-                    "or tile_size=None to load whole images.")
+                    f"tile{layout}. Pass ragged='pad' (--ragged pad) to pad it to a whole "
+                    f"tile with transparency, a tile_size of at most "
+                    f"({H - margin}, {W - margin}) as (height, width) (--tile-size "
+                    f"{H - margin},{W - margin}), or tile_size=None (no --tile-size) to "
+                    "load whole images.")
             raise PalletsValueError(
                 f"{file} is {W}x{H} (width x height), not a whole number of {tw}x{th} "
                 f"tiles{layout}: it holds {n_c}x{n_r} tiles and a partial one of "
                 f"{part_w or tw}x{part_h or th} pixels at its right or bottom edge. Pass "
-                f"ragged='drop' to leave the partial tiles out or ragged='pad' to pad "
-                f"them with transparency, or give the tile_size, margin and spacing "
+                f"ragged='drop' (--ragged drop) to leave the partial tiles out or "
+                f"ragged='pad' (--ragged pad) to pad them with transparency, or give "
+                f"the tile_size, margin and spacing "
                 f"the sheet was drawn with (Tiled's names: margin around the sheet, "
                 f"spacing between tiles).")
         if ragged == "pad":
@@ -464,10 +474,20 @@ def load(path, tile_size=None, palette=None, max_colors=256, recursive=False, *,
     name = root.stem if root.is_file() else root.resolve().name
 
     images, sources = [], []
+    skipped_files, unreadable = list(skipped_files), []
     n_frames = empty = ragged_files = ragged_tiles = hidden = 0
     for file in files:
         rel = file.relative_to(base).as_posix()
-        read = _read(file, frames)
+        try:
+            read = _read(file, frames)
+        except PalletsValueError as e:
+            if root.is_file():
+                raise
+            # One damaged file in a folder of sprites: skipped, named in the
+            # report and in a warning, rather than losing the whole folder.
+            cause = e.__cause__
+            unreadable.append((rel, f"unreadable ({type(cause).__name__}: {cause})"))
+            continue
         n_frames += len(read)
         for frame, rgba, n_hidden in read:
             label = rel if len(read) == 1 else f"{rel} (frame {frame})"
@@ -497,6 +517,18 @@ def load(path, tile_size=None, palette=None, max_colors=256, recursive=False, *,
                 f"(width x height, {n} of {len(images)} images); these differ: "
                 f"{', '.join(bad[:20])}{more}. Resize them to one size, or pass "
                 "tile_size to cut sheets into tiles.")
+    if unreadable:
+        skipped_files = tuple(skipped_files + unreadable)
+        if not images:
+            named = "; ".join(f"{n}: {r}" for n, r in unreadable[:5])
+            raise PalletsValueError(
+                f"No image in {root} could be read: {named}. Re-export them as PNG.")
+        warnings.warn(
+            f"folder.load({str(root)!r}) skipped {len(unreadable)} unreadable files: "
+            + "; ".join(f"{n} {r}" for n, r in unreadable[:5])
+            + ("; ..." if len(unreadable) > 5 else "") + ". Re-export them as PNG, or move "
+            "them out of the folder.", stacklevel=2)
+    skipped_files = tuple(skipped_files)
     rgba = np.concatenate(images) if images else np.zeros((0, *hw, 4), np.uint8)
     del images
     sources = np.array(sources, dtype=_SOURCE_DTYPE).reshape(-1)
@@ -522,6 +554,14 @@ def load(path, tile_size=None, palette=None, max_colors=256, recursive=False, *,
         rgba, sources = rgba[keep], sources[keep]
 
     colors_found = len(unique_colors(rgba))
+    if palette is None and colors_found > MAX_COLORS and max_colors > MAX_COLORS:
+        # max_colors above a palette's most would mean "keep every colour",
+        # which no palette can.
+        raise PalletsValueError(
+            f"{root} holds {colors_found:,} distinct colours, more than a palette's "
+            f"{MAX_COLORS:,}, and max_colors={max_colors} asks to keep them all. Pass "
+            f"max_colors <= {MAX_COLORS} to quantize them (pixel art uses a few: 16-256 "
+            "quantize in seconds).")
     quantized = palette is None and colors_found > max_colors
     if palette is None:
         palette = (Palette.quantize(rgba, max_colors, name=name, method=quantizer)
