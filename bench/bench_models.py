@@ -103,7 +103,7 @@ def transpose_decoder_vae(palette, dense_head):
     from pallets_keras.models.autoencoder import PaletteAutoencoder
     from pallets_keras.models.variants import variant_config
 
-    cfg = variant_config("onehot_conv_vae", palette=palette)
+    cfg = variant_config("onehot_conv_vae", palette=palette, image_size=(24, 24))
     k = len(palette)
     z = keras.Input((cfg["latent_dim"],), name="z")
     y = keras.layers.Dense(6 * 6 * 64, activation="relu")(z)
@@ -274,7 +274,7 @@ def run_one(backend):
         if design == "naive":
             model, x = naive_vae(k), ds.palette.one_hot(idx)
         elif design in ("upsampling", "ours"):
-            model, x = pk.models.build("onehot_conv_vae", palette=ds.palette), {"indices": idx}
+            model, x = pk.models.build("onehot_conv_vae", dataset=ds), {"indices": idx}
         else:
             model = transpose_decoder_vae(ds.palette, dense_head=design != "embedding")
             x = {"indices": idx}

@@ -97,6 +97,9 @@ def generation_speed(kernel, bias, n=2048, batch=32):
         def call(self, features):
             return palette_head_argmax(features, self.head.kernel, self.head.bias, self.chunk)
 
+        def compute_output_spec(self, features):
+            return keras.KerasTensor(features.shape[:-1], dtype="int32")
+
     features = np.random.default_rng(1).standard_normal((n, 24, 24, 16)).astype("float32")
     inputs = keras.Input((24, 24, 16))
     head = keras.layers.Dense(len(bias))
@@ -110,6 +113,17 @@ def generation_speed(kernel, bias, n=2048, batch=32):
         seconds = min(_timed(lambda m=model: m.predict(features, batch_size=batch, verbose=0))
                       for _ in range(3))
         out[name] = round(n / seconds, 1)
+    # The same arithmetic in NumPy (BLAS matmul + argmax, 4,096 pixels at a
+    # time), outside any backend: what the head costs on this CPU without
+    # a framework's per-op overhead.
+    flat = features.reshape(-1, features.shape[-1])
+
+    def numpy_head():
+        for start in range(0, len(flat), 4096):
+            (flat[start:start + 4096] @ kernel + bias).argmax(-1)
+
+    numpy_head()
+    out["numpy_4096"] = round(n / min(_timed(numpy_head) for _ in range(3)), 1)
     return out
 
 
