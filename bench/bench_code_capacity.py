@@ -66,8 +66,8 @@ def build(code, palette_size, image_size):
 
 def run(code, seconds, work):
     import keras
-
     from bench_finetune import fetch_nethack
+
     from pallets_keras.datasets import folder
 
     path, options = fetch_nethack(Path(work))
