@@ -66,6 +66,32 @@ def test_keras_save_load_identical(tmp_path, tiny_dataset):
     assert again.palette == model.palette and again.label_names == model.label_names
 
 
+def test_transpose_upsampling_decoder(tmp_path, tiny_dataset):
+    """upsampling="transpose": a Conv2DTranspose per decoder stage instead of
+    nearest upsampling + conv (fewer multiply-adds; docs/benchmarks_models.md).
+    It trains, decodes palette-exact, saves and loads, and is kept in the
+    build options; the default stays the presets' decoder."""
+    from pallets_keras.errors import PalletsValueError
+
+    model = tiny_model("onehot_conv_vae", tiny_dataset, upsampling="transpose")
+    kinds = {type(layer).__name__ for layer in model.decoder.layers}
+    assert "Conv2DTranspose" in kinds and "UpSampling2D" not in kinds
+    assert model.build_options["upsampling"] == "transpose"
+    history = pk.fit(model, tiny_dataset, epochs=3, batch_size=32, learning_rate=1e-2,
+                     verbose=0, seed=0)
+    losses = history.history["loss"]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    tiny_dataset.palette.encode(model.sample(4, seed=0))  # raises on a non-palette pixel
+    model.save(tmp_path / "t.keras")
+    again = keras.saving.load_model(tmp_path / "t.keras")
+    np.testing.assert_allclose(model.predict_logits(tiny_dataset.indices[:4]),
+                               again.predict_logits(tiny_dataset.indices[:4]), atol=1e-6)
+    default = tiny_model("onehot_conv_vae", tiny_dataset)
+    assert "UpSampling2D" in {type(layer).__name__ for layer in default.decoder.layers}
+    with pytest.raises(PalletsValueError, match="upsampling must be one of 'nearest'"):
+        tiny_model("onehot_conv_vae", tiny_dataset, upsampling="bilinear")
+
+
 def test_kl_warmup_and_annealing_reach_the_model(tiny_dataset):
     model = tiny_model("gsvae", tiny_dataset, beta=0.5)
     pk.fit(model, tiny_dataset, epochs=2, batch_size=8, kl_warmup_epochs=4, verbose=0,

@@ -42,6 +42,7 @@ DEFAULTS = {
     "filters": (32, 64),       # conv body: one stride-2 conv per entry
     "units": (),               # hidden dense layers between body and latent
     "pixel_channels": 16,      # features per pixel that the palette head reads
+    "upsampling": "nearest",   # conv body: "nearest" + conv, or "transpose" (Conv2DTranspose)
     "latent_dim": 64,          # gaussian/none: values; gumbel: N variables
     "categorical_dim": 16,     # gumbel: C classes per variable
     "logit_norm": True,        # gumbel: LayerNormalization on each variable's logits
