@@ -245,7 +245,6 @@ def describe(spec, ds):
     quantized, files skipped and why), indented under it."""
     line = (f"{spec}: {plural(len(ds), 'image')} {ds.image_size[1]}x{ds.image_size[0]}, "
             f"{len(ds.palette)} colours, {plural(ds.num_labels, 'label')}")
-    report = getattr(ds, "load_report", None)
-    if report is None:
+    if ds.load_report is None:
         return line
-    return "\n".join([line] + ["  " + row for row in str(report).splitlines()[1:]])
+    return "\n".join([line] + ["  " + row for row in str(ds.load_report).splitlines()[1:]])

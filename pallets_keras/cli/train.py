@@ -60,7 +60,7 @@ def _split(ds):
 def _data_record(spec, ds, p, train, val):
     from pallets_keras.zoo.metadata import data_record
 
-    report = getattr(ds, "load_report", None)
+    report = ds.load_report
     return data_record(ds, train, val, "validation",
                        path=str(Path(spec).expanduser().resolve()), tile_size=p["tile_size"],
                        max_colors=p["max_colors"], loader=loader_options(p) or None,

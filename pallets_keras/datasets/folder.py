@@ -474,7 +474,7 @@ def load(path, tile_size=None, palette=None, max_colors=256, recursive=False, *,
     name = root.stem if root.is_file() else root.resolve().name
 
     images, sources = [], []
-    skipped_files, unreadable = list(skipped_files), []
+    unreadable = []
     n_frames = empty = ragged_files = ragged_tiles = hidden = 0
     for file in files:
         rel = file.relative_to(base).as_posix()
@@ -518,7 +518,7 @@ def load(path, tile_size=None, palette=None, max_colors=256, recursive=False, *,
                 f"{', '.join(bad[:20])}{more}. Resize them to one size, or pass "
                 "tile_size to cut sheets into tiles.")
     if unreadable:
-        skipped_files = tuple(skipped_files + unreadable)
+        skipped_files += tuple(unreadable)
         if not images:
             named = "; ".join(f"{n}: {r}" for n, r in unreadable[:5])
             raise PalletsValueError(
@@ -528,7 +528,6 @@ def load(path, tile_size=None, palette=None, max_colors=256, recursive=False, *,
             + "; ".join(f"{n} {r}" for n, r in unreadable[:5])
             + ("; ..." if len(unreadable) > 5 else "") + ". Re-export them as PNG, or move "
             "them out of the folder.", stacklevel=2)
-    skipped_files = tuple(skipped_files)
     rgba = np.concatenate(images) if images else np.zeros((0, *hw, 4), np.uint8)
     del images
     sources = np.array(sources, dtype=_SOURCE_DTYPE).reshape(-1)

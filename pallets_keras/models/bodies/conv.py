@@ -53,8 +53,8 @@ class ConvBody(Body):
         # last one to `pixel_channels`, which the per-pixel head reads. Keeping
         # the full-resolution conv narrow is what makes the decoder cheap.
         widths = list(reversed(filters))[1:] + [cfg["pixel_channels"]]
-        # Presets saved before the option existed have no "upsampling" entry.
-        upsampling = cfg.get("upsampling", "nearest")
+        # variant_config fills in "nearest" for presets saved before the option.
+        upsampling = cfg["upsampling"]
         if upsampling not in UPSAMPLING:
             raise PalletsValueError(
                 f"upsampling must be one of {', '.join(map(repr, UPSAMPLING))}, got "
@@ -64,8 +64,8 @@ class ConvBody(Body):
                 # Its own layer names: its kernels do not fit a Conv2D's.
                 x = keras.layers.Conv2DTranspose(fl, 3, strides=2, padding="same",
                                                  activation="relu", name=f"dec_deconv_{i}")(x)
-                continue
-            x = keras.layers.UpSampling2D(2, name=f"dec_up_{i}")(x)
-            x = keras.layers.Conv2D(fl, 3, padding="same", activation="relu",
-                                    name=f"dec_conv_{i}")(x)
+            else:
+                x = keras.layers.UpSampling2D(2, name=f"dec_up_{i}")(x)
+                x = keras.layers.Conv2D(fl, 3, padding="same", activation="relu",
+                                        name=f"dec_conv_{i}")(x)
         return x
